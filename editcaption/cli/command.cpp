@@ -1,0 +1,30 @@
+#include "editcaption/cli/command.h"
+
+#include "editcaption/config/node.h"
+
+namespace ec::cli {
+
+void add_config_args(CLI::App* cmd, ConfigArgs& args, bool required) {
+  auto* opt = cmd->add_option("config", args.file, "YAML config file (may name a base with `base:`)");
+  if (required) opt->required();
+  cmd->add_option("--set", args.overrides, "Override a key: --set trainer.lr=2e-5 (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+}
+
+ExperimentConfig load_experiment(const ConfigArgs& args) {
+  config::Node root = config::load_config(args.file, args.overrides);
+  return config::read<ExperimentConfig>(root);
+}
+
+CLI::App* command_group(CLI::App& app, const std::string& name, const std::string& description) {
+  auto found = app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == name; });
+  if (!found.empty()) return found.front();
+  auto* group = app.add_subcommand(name, description);
+  group->require_subcommand(1);
+  return group;
+}
+
+nlohmann::ordered_json resolved_json(const ExperimentConfig& cfg) { return config::to_json(cfg); }
+
+}  // namespace ec::cli
