@@ -15,6 +15,7 @@
 #include "trainers/optim/config.h"
 #include "models/generation_config.h"
 #include "models/qwen_vl/config.h"
+#include "trainers/train_config.h"
 
 namespace ec {
 
@@ -32,6 +33,8 @@ struct ExperimentConfig {
   optim::OptimConfig optim;
   models::QwenVLConfig model;
   models::GenerationConfig generation;
+  train::TrainConfig train;
+  train::DpoConfig dpo;
 
   template <class V>
   void visit(V& v) {
@@ -47,6 +50,8 @@ struct ExperimentConfig {
     v("optim", optim, "AdamW, parameter groups, gradient clipping and the learning-rate schedule.");
     v("model", model, "The Qwen-VL model: family and shape (presets in configs/models/), weights, LoRA, freezing (docs/models.md).");
     v("generation", generation, "Decoding for captioning and sampling answers (docs/models.md).");
+    v("train", train, "The training loop: steps, batch sizes, logging, validation, mixed precision, the update guard (docs/training.md).");
+    v("dpo", dpo, "The DPO stage: loss variant, beta, the frozen reference, HAE-style margins (docs/training.md).");
   }
 };
 

@@ -78,6 +78,11 @@ const std::vector<std::string>& always_allowed_changes() {
       "checkpoint.dir", "checkpoint.interval_steps", "checkpoint.keep_last", "checkpoint.keep_every",
       "checkpoint.async", "checkpoint.resume", "checkpoint.verify", "checkpoint.allow_config_changes",
       "checkpoint.allow_reference_change",
+      // Where a run stops, how often it logs and validates, and how long collectives may wait
+      // change nothing in the trained values.
+      "train.stop_at_step", "train.time_budget_s", "train.log_every", "train.eval_every", "train.eval_batches",
+      "data.val", "data.loader", "dist.timeout_s", "dist.first_step_timeout_s", "dist.init_timeout_s",
+      "dist.heartbeat_s", "eval", "judge", "generation", "synth",
   };
   return keys;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "editcaption/config/node.h"
 #include "trainers/experiment_config.h"
 
 namespace ec::cli {
@@ -24,7 +25,9 @@ struct ConfigArgs {
   std::vector<std::string> overrides;
 };
 void add_config_args(CLI::App* cmd, ConfigArgs& args, bool required = true);
-/// Loads, merges and validates the config (the same validation for every command).
+/// The config tree (file + overrides), `stages:` included (trainers/stages.h).
+config::Node load_config_tree(const ConfigArgs& args);
+/// Loads, merges and validates the config and its stages; returns the base (without `stages:`).
 ExperimentConfig load_experiment(const ConfigArgs& args);
 /// The resolved config as JSON (what run directories and checkpoints record).
 nlohmann::ordered_json resolved_json(const ExperimentConfig& cfg);
@@ -46,5 +49,7 @@ void register_report(CLI::App& app, Context& ctx);
 void register_data(CLI::App& app, Context& ctx);
 void register_ckpt(CLI::App& app, Context& ctx);
 void register_launch(CLI::App& app, Context& ctx);
+void register_train(CLI::App& app, Context& ctx);
+void register_export(CLI::App& app, Context& ctx);
 
 }  // namespace ec::cli

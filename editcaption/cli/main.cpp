@@ -35,6 +35,8 @@ int run(int argc, char** argv) {
   cli::register_report(app, ctx);
   cli::register_ckpt(app, ctx);
   cli::register_launch(app, ctx);
+  cli::register_train(app, ctx);
+  cli::register_export(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -51,10 +51,12 @@ FaultPlan FaultPlan::from_env() {
   return plan;
 }
 
+bool FaultPlan::hits(std::string_view name, int current_rank, int64_t current_step) const {
+  return !point.empty() && point == name && (rank < 0 || rank == current_rank) && (step < 0 || step == current_step);
+}
+
 void FaultPlan::at(std::string_view name, int current_rank, int64_t current_step) const {
-  if (point.empty() || point != name) return;
-  if (rank >= 0 && rank != current_rank) return;
-  if (step >= 0 && step != current_step) return;
+  if (!hits(name, current_rank, current_step)) return;
   if (mode == Mode::Kill) {
     log::flush();
     ::kill(::getpid(), SIGKILL);

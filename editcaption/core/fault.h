@@ -37,6 +37,9 @@ struct FaultPlan {
   static FaultPlan parse(std::string_view spec);
 
   bool armed() const { return !point.empty(); }
+  /// Whether this plan names `name` for this rank and step (points that corrupt instead of failing,
+  /// e.g. train.nan_grad).
+  bool hits(std::string_view name, int current_rank, int64_t current_step) const;
   /// Fails here if this plan names `name` (and the rank and step match).
   void at(std::string_view name, int current_rank, int64_t current_step) const;
 };

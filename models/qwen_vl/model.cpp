@@ -46,7 +46,7 @@ VisionOutput QwenVLImpl::encode_images(const at::Tensor& pixel_values, const at:
 }
 
 QwenVLImpl::Embedded QwenVLImpl::embed(const at::Tensor& input_ids, const at::Tensor& pixel_values,
-                                       const at::Tensor& grid_thw) {
+                                       const at::Tensor& grid_thw, const VisionOutput* vision) {
   const at::Tensor& table = language_model->embed_tokens->weight;
   at::Tensor ids = input_ids.to(table.device(), at::kLong);
   const auto vocab = options.config.text.vocab_size;
@@ -62,7 +62,7 @@ QwenVLImpl::Embedded QwenVLImpl::embed(const at::Tensor& input_ids, const at::Te
     EC_USER_CHECK(n_tokens == 0, Input, "the tokens hold {} image-pad tokens but no pixel_values were given", n_tokens);
     return e;
   }
-  VisionOutput v = encode_images(pixel_values, grid_thw);
+  VisionOutput v = vision ? *vision : encode_images(pixel_values, grid_thw);
   EC_USER_CHECK(v.embeds.size(0) == n_tokens, Input,
                 "image features and image tokens do not match: {} image-pad tokens, {} merged visual tokens", n_tokens,
                 v.embeds.size(0));
@@ -90,7 +90,7 @@ ForwardOutput QwenVLImpl::finish(const at::Tensor& hidden, const ForwardOptions&
 
 ForwardOutput QwenVLImpl::forward(const data::ModelInputs& in, const ForwardOptions& o) {
   EC_USER_CHECK(in.input_ids.defined() && in.input_ids.dim() == 2, Input, "input_ids must be [B, L]");
-  Embedded e = embed(in.input_ids, in.pixel_values, in.image_grid_thw);
+  Embedded e = embed(in.input_ids, in.pixel_values, in.image_grid_thw, o.vision);
   const at::Device dev = e.embeds.device();
   DecoderRun run;
   run.embeds = e.embeds;
@@ -117,7 +117,7 @@ ForwardOutput QwenVLImpl::forward(const data::ModelInputs& in, const ForwardOpti
 
 PrefixOutput QwenVLImpl::forward_prefix(const data::ModelInputs& in, const ForwardOptions& o) {
   EC_USER_CHECK(in.input_ids.defined() && in.input_ids.dim() == 2, Input, "prompt input_ids must be [B, L]");
-  Embedded e = embed(in.input_ids, in.pixel_values, in.image_grid_thw);
+  Embedded e = embed(in.input_ids, in.pixel_values, in.image_grid_thw, o.vision);
   const at::Device dev = e.embeds.device();
   const int64_t L = in.input_ids.size(1);
   DecoderRun run;

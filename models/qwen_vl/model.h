@@ -39,6 +39,9 @@ struct QwenVLOptions {
 struct ForwardOptions {
   bool return_logits = true;
   bool return_hidden = false;
+  /// Image features already computed by encode_images for these inputs' pixel_values (not owned):
+  /// a frozen vision tower shared by the DPO policy and its reference runs once for both.
+  const VisionOutput* vision = nullptr;
 };
 
 struct ForwardOutput {
@@ -103,7 +106,8 @@ class QwenVLImpl : public torch::nn::Cloneable<QwenVLImpl> {
     at::Tensor visual_positions;
     std::vector<at::Tensor> deepstack;
   };
-  Embedded embed(const at::Tensor& input_ids, const at::Tensor& pixel_values, const at::Tensor& grid_thw);
+  Embedded embed(const at::Tensor& input_ids, const at::Tensor& pixel_values, const at::Tensor& grid_thw,
+                 const VisionOutput* vision = nullptr);
   ForwardOutput finish(const at::Tensor& hidden, const ForwardOptions& options);
 };
 TORCH_MODULE(QwenVL);

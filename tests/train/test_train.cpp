@@ -1,0 +1,196 @@
+// The training loop end to end on a tiny model: SFT learns, gradient accumulation equals one big
+// batch, DPO starts at exactly ln 2 with zero rewards, the pair-aware forward and the reference
+// cache give the same numbers as their plain counterparts, the reference is pinned, the guard
+// skips a non-finite step without touching the weights, and resumed runs are bitwise identical to
+// uninterrupted ones (a new process each time).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "editcaption/core/error.h"
+#include "tests/train/train_fixture.h"
+
+namespace ec::test {
+namespace {
+namespace fs = std::filesystem;
+
+struct Run {
+  fs::path dir;
+  CommandResult result;
+  std::vector<std::map<std::string, std::string>> steps;
+};
+
+Run run(const TempDir& tmp, const std::string& command, const std::string& name, std::vector<std::string> sets,
+        std::vector<std::string> env = {}) {
+  const bool dpo = command == "dpo";
+  const fs::path cfg = tmp / (name + ".yaml");
+  if (!fs::exists(cfg)) write_text(cfg, train_config_yaml(tmp / "runs", name, dpo));
+  std::vector<std::string> argv;
+  if (!env.empty()) {
+    argv.push_back("env");
+    argv.insert(argv.end(), env.begin(), env.end());
+  }
+  argv.push_back(cli_path().string());
+  argv.push_back(command);
+  argv.push_back(cfg.string());
+  for (const std::string& s : sets) {
+    argv.push_back("--set");
+    argv.push_back(s);
+  }
+  Run r;
+  r.dir = tmp / "runs" / name;
+  r.result = run_command(argv);
+  r.steps = step_records(r.dir);
+  return r;
+}
+
+double num(const std::map<std::string, std::string>& r, const std::string& key) {
+  auto it = r.find(key);
+  EXPECT_NE(it, r.end()) << key;
+  return it == r.end() ? NAN : std::stod(it->second);
+}
+
+fs::path checkpoint(const Run& r, int64_t step) { return r.dir / "checkpoints" / fmt::format("step_{:08d}", step); }
+
+TEST(Sft, LossFallsOnSyntheticData) {
+  TempDir tmp("ec-train");
+  Run r = run(tmp, "sft", "learn", {"train.max_steps=24", "checkpoint.interval_steps=0"});
+  ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+  ASSERT_EQ(r.steps.size(), 24u);
+  const double first = num(r.steps.front(), "loss"), last = num(r.steps.back(), "loss");
+  EXPECT_LT(last, 0.6 * first) << "first " << first << " last " << last;
+  EXPECT_TRUE(fs::exists(checkpoint(r, 24) / "manifest.json"));
+}
+
+TEST(Sft, AccumulatedMicroBatchesEqualOneBatch) {
+  TempDir tmp("ec-train");
+  Run one = run(tmp, "sft", "one", {"train.max_steps=3", "train.micro_batch_size=4"});
+  Run four = run(tmp, "sft", "four", {"train.max_steps=3", "train.micro_batch_size=1"});
+  ASSERT_EQ(one.result.exit_code, 0) << one.result.err;
+  ASSERT_EQ(four.result.exit_code, 0) << four.result.err;
+  ASSERT_EQ(one.steps.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(num(one.steps[i], "loss"), num(four.steps[i], "loss"), 1e-5) << "step " << i + 1;
+    EXPECT_NEAR(num(one.steps[i], "grad_norm"), num(four.steps[i], "grad_norm"), 1e-4) << "step " << i + 1;
+  }
+}
+
+TEST(Sft, ResumedRunIsBitwiseIdentical) {
+  TempDir tmp("ec-train");
+  // Two micro-batches per step, so the split also falls between accumulation windows.
+  const std::vector<std::string> common = {"train.max_steps=6", "train.micro_batch_size=1", "train.global_batch_size=2"};
+  Run full = run(tmp, "sft", "full", common);
+  ASSERT_EQ(full.result.exit_code, 0) << full.result.err;
+  auto first = common;
+  first.push_back("train.stop_at_step=2");
+  Run a = run(tmp, "sft", "split", first);
+  ASSERT_EQ(a.result.exit_code, 0) << a.result.err;
+  auto second = common;
+  second.push_back("train.stop_at_step=4");
+  Run b = run(tmp, "sft", "split", second);
+  ASSERT_EQ(b.result.exit_code, 0) << b.result.err;
+  Run c = run(tmp, "sft", "split", common);
+  ASSERT_EQ(c.result.exit_code, 0) << c.result.err;
+  EXPECT_NE(c.result.err.find("resumed from"), std::string::npos) << c.result.err;
+  ASSERT_EQ(full.steps.size(), 6u);
+  ASSERT_EQ(c.steps.size(), 6u);  // one metrics file across the three processes
+  for (size_t i = 0; i < 6; ++i) {
+    for (const char* k : {"loss", "grad_norm", "lr", "first_ids"}) {
+      EXPECT_EQ(full.steps[i].at(k), c.steps[i].at(k)) << k << " at step " << i + 1;
+    }
+  }
+  EXPECT_EQ(model_bytes(checkpoint(full, 6)), model_bytes(checkpoint(c, 6)));
+  EXPECT_EQ(read_text(checkpoint(full, 6) / "rank_00000/optimizer.safetensors"),
+            read_text(checkpoint(c, 6) / "rank_00000/optimizer.safetensors"));
+}
+
+TEST(Sft, GuardSkipsANonFiniteStepWithoutTouchingTheWeights) {
+  TempDir tmp("ec-train");
+  Run r = run(tmp, "sft", "guard", {"train.max_steps=3", "checkpoint.interval_steps=1"},
+              {"EC_FAULT_AT=train.nan_grad", "EC_FAULT_STEP=2"});
+  ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+  ASSERT_EQ(r.steps.size(), 3u);
+  EXPECT_EQ(r.steps[1].count("skipped"), 1u);
+  EXPECT_EQ(r.steps[0].count("skipped"), 0u);
+  EXPECT_EQ(model_bytes(checkpoint(r, 1)), model_bytes(checkpoint(r, 2)));
+  EXPECT_NE(model_bytes(checkpoint(r, 2)), model_bytes(checkpoint(r, 3)));
+}
+
+TEST(Dpo, FirstStepLossIsExactlyLn2WithZeroRewards) {
+  TempDir tmp("ec-train");
+  Run r = run(tmp, "dpo", "ln2", {"train.max_steps=1"});
+  ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
+  ASSERT_EQ(r.steps.size(), 1u);
+  EXPECT_EQ(num(r.steps[0], "loss"), std::log(2.0));
+  EXPECT_EQ(num(r.steps[0], "rewards/chosen"), 0.0);
+  EXPECT_EQ(num(r.steps[0], "rewards/rejected"), 0.0);
+  EXPECT_EQ(num(r.steps[0], "rewards/margins"), 0.0);
+}
+
+TEST(Dpo, SharedPrefixEqualsSeparateSequences) {
+  TempDir tmp("ec-train");
+  Run sep = run(tmp, "dpo", "sep", {"train.max_steps=2", "data.collate.pair_layout=separate"});
+  Run shr = run(tmp, "dpo", "shr", {"train.max_steps=2", "data.collate.pair_layout=shared_prefix"});
+  ASSERT_EQ(sep.result.exit_code, 0) << sep.result.err;
+  ASSERT_EQ(shr.result.exit_code, 0) << shr.result.err;
+  for (size_t i = 0; i < 2; ++i) {
+    for (const char* k : {"logps/chosen", "logps/rejected", "loss", "rewards/margins"}) {
+      const double a = num(sep.steps[i], k), b = num(shr.steps[i], k);
+      EXPECT_NEAR(a, b, 1e-5 * std::max(1.0, std::abs(a))) << k << " at step " << i + 1;
+    }
+  }
+}
+
+TEST(Dpo, CachedReferenceEqualsLive) {
+  TempDir tmp("ec-train");
+  Run live = run(tmp, "dpo", "live", {"train.max_steps=3"});
+  Run cached = run(tmp, "dpo", "cached", {"train.max_steps=3", "dpo.reference=cached"});
+  ASSERT_EQ(live.result.exit_code, 0) << live.result.err;
+  ASSERT_EQ(cached.result.exit_code, 0) << cached.result.err;
+  EXPECT_NE(cached.result.err.find("reference cache"), std::string::npos);
+  for (size_t i = 0; i < 3; ++i) {
+    for (const char* k : {"loss", "rewards/chosen", "rewards/rejected", "logps/chosen"}) {
+      const double a = num(live.steps[i], k), b = num(cached.steps[i], k);
+      EXPECT_NEAR(a, b, 1e-5 * std::max(1.0, std::abs(a))) << k << " at step " << i + 1;
+    }
+  }
+  // A second run reuses every entry.
+  Run again = run(tmp, "dpo", "cached2", {"train.max_steps=1", "dpo.reference=cached",
+                                          "dpo.cache_dir=" + (tmp / "runs" / "reference_cache").string()});
+  ASSERT_EQ(again.result.exit_code, 0) << again.result.err;
+  EXPECT_NE(again.result.err.find(" 0 pairs computed"), std::string::npos) << again.result.err;
+}
+
+TEST(Dpo, ResumingAgainstAnotherReferenceIsRefused) {
+  TempDir tmp("ec-train");
+  Run sft = run(tmp, "sft", "sft", {"train.max_steps=2"});
+  ASSERT_EQ(sft.result.exit_code, 0) << sft.result.err;
+  Run a = run(tmp, "dpo", "dpo", {"train.max_steps=4", "train.stop_at_step=2"});
+  ASSERT_EQ(a.result.exit_code, 0) << a.result.err;
+  Run b = run(tmp, "dpo", "dpo", {"train.max_steps=4", "train.init=" + sft.dir.string()});
+  EXPECT_EQ(b.result.exit_code, static_cast<int>(ExitCode::Checkpoint)) << b.result.err;
+  EXPECT_NE(b.result.err.find("reference"), std::string::npos) << b.result.err;
+}
+
+TEST(Dpo, ResumedRunIsBitwiseIdentical) {
+  TempDir tmp("ec-train");
+  const std::vector<std::string> common = {"train.max_steps=4", "train.micro_batch_size=1",
+                                           "dpo.margin.hardness=0.5", "dpo.rpo_alpha=0.1"};
+  Run full = run(tmp, "dpo", "full", common);
+  ASSERT_EQ(full.result.exit_code, 0) << full.result.err;
+  auto first = common;
+  first.push_back("train.stop_at_step=2");
+  ASSERT_EQ(run(tmp, "dpo", "split", first).result.exit_code, 0);
+  Run c = run(tmp, "dpo", "split", common);
+  ASSERT_EQ(c.result.exit_code, 0) << c.result.err;
+  ASSERT_EQ(c.steps.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    for (const char* k : {"loss", "grad_norm", "lr", "first_ids", "rewards/margins"}) {
+      EXPECT_EQ(full.steps[i].at(k), c.steps[i].at(k)) << k << " at step " << i + 1;
+    }
+  }
+  EXPECT_EQ(model_bytes(checkpoint(full, 4)), model_bytes(checkpoint(c, 4)));
+}
+
+}  // namespace
+}  // namespace ec::test
