@@ -16,6 +16,7 @@ namespace ec::data {
 
 struct DataConfig {
   using is_config_section = void;
+  std::filesystem::path tokenizer;
   std::filesystem::path train;
   std::filesystem::path val;
   std::filesystem::path dataset_root;
@@ -29,6 +30,7 @@ struct DataConfig {
 
   template <class V>
   void visit(V& v) {
+    v("tokenizer", tokenizer, "tokenizer.json, tokenizer.model or a directory holding one; empty: model.pretrained");
     v("train", train, "Training manifest (JSONL, docs/data.md), or a directory written by `editcaption data pack`.");
     v("val", val, "Validation manifest (optional).");
     v("dataset_root", dataset_root,
