@@ -68,7 +68,8 @@ at::Tensor process_logits(const at::Tensor& logits, const at::Tensor& seen, cons
   return s;
 }
 
-GenerationResult generate(nn::QwenVLImpl& model, const data::ModelInputs& batch, const GenerationConfig& c) {
+GenerationResult generate(nn::QwenVLImpl& model, const data::ModelInputs& batch, const GenerationConfig& c,
+                          const std::vector<uint64_t>& row_seeds) {
   at::NoGradGuard no_grad;
   EC_USER_CHECK(!batch.packed(), Usage, "generation takes a padded batch of prompts");
   EC_USER_CHECK(batch.input_ids.defined() && batch.input_ids.dim() == 2, Input, "prompt input_ids must be [B, L]");
@@ -95,7 +96,11 @@ GenerationResult generate(nn::QwenVLImpl& model, const data::ModelInputs& batch,
       }
     }
   }
+  EC_CHECK(row_seeds.empty() || static_cast<int64_t>(row_seeds.size()) == B, "{} row seeds for {} rows",
+           row_seeds.size(), B);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(c.seed);
+  std::vector<at::Generator> row_gens;
+  for (uint64_t seed : row_seeds) row_gens.push_back(at::make_generator<at::CPUGeneratorImpl>(seed));
   GenerationResult r;
   r.tokens.assign(static_cast<size_t>(B), {});
   r.stopped.assign(static_cast<size_t>(B), false);
@@ -107,7 +112,20 @@ GenerationResult generate(nn::QwenVLImpl& model, const data::ModelInputs& batch,
       next = logits.argmax(-1).to(at::kCPU);
     } else {
       at::Tensor scores = process_logits(logits.to(at::kCPU, at::kFloat), seen, c);
-      next = c.do_sample ? at::multinomial(scores.softmax(-1), 1, false, gen).squeeze(1) : scores.argmax(-1);
+      if (!c.do_sample) {
+        next = scores.argmax(-1);
+      } else if (row_gens.empty()) {
+        next = at::multinomial(scores.softmax(-1), 1, false, gen).squeeze(1);
+      } else {
+        // Finished rows draw nothing, so each row's stream depends on its own tokens only.
+        at::Tensor probs = scores.softmax(-1);
+        std::vector<int64_t> drawn(static_cast<size_t>(B), c.pad_token_id);
+        for (int64_t b = 0; b < B; ++b) {
+          const auto i = static_cast<size_t>(b);
+          if (!done[i]) drawn[i] = at::multinomial(probs[b], 1, false, row_gens[i]).item<int64_t>();
+        }
+        next = at::tensor(drawn, at::kLong);
+      }
     }
     auto nx = next.accessor<int64_t, 1>();
     std::vector<int64_t> feed(static_cast<size_t>(B), c.pad_token_id);
@@ -140,8 +158,11 @@ GenerationResult generate(nn::QwenVLImpl& model, const std::vector<GenerationPro
   at::Tensor mask = at::zeros({B, L}, at::kBool);
   std::vector<at::Tensor> pixels;
   std::vector<int64_t> grids;
+  std::vector<uint64_t> seeds;
   for (int64_t b = 0; b < B; ++b) {
     const auto& p = prompts[static_cast<size_t>(b)];
+    EC_CHECK(p.seed.has_value() == prompts.front().seed.has_value(), "prompt {}: seeds must be given for all prompts or none", b);
+    if (p.seed) seeds.push_back(*p.seed);
     const auto n = static_cast<int64_t>(p.input_ids.size());
     std::vector<int64_t> row(p.input_ids.begin(), p.input_ids.end());
     ids[b].narrow(0, L - n, n).copy_(at::tensor(row, at::kLong));
@@ -159,7 +180,7 @@ GenerationResult generate(nn::QwenVLImpl& model, const std::vector<GenerationPro
     batch.pixel_values = at::cat(pixels, 0).to(dev);
     batch.image_grid_thw = at::tensor(grids, at::kLong).view({-1, 3});
   }
-  return generate(model, batch, c);
+  return generate(model, batch, c, seeds);
 }
 
 }  // namespace ec::models

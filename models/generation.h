@@ -3,10 +3,12 @@
 // (transformers' rope delta). Greedy, or sampling with temperature, top-k and top-p;
 // repetition penalty; stop tokens; a seeded generator, so sampling repeats for a given seed.
 // Sampling draws on the CPU (one [B, vocab] transfer per step): the same seed gives the same
-// draws on any device.
+// draws on any device. With per-row seeds each row draws from its own generator, so a row's
+// output does not depend on which other prompts share its batch.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "editcaption/data/batch.h"
@@ -27,10 +29,15 @@ struct GenerationResult {
 struct GenerationPrompt {
   std::vector<int32_t> input_ids;
   std::vector<data::ProcessedImage> images;
+  /// Seed of this row's sampling generator; every prompt of a batch has one or none does
+  /// (none: one generator for the batch, seeded with config.seed).
+  std::optional<uint64_t> seed;
 };
 
 /// A padded batch (attention_mask marks real tokens; any padding side) with its images.
-GenerationResult generate(nn::QwenVLImpl& model, const data::ModelInputs& batch, const GenerationConfig& config);
+/// `row_seeds`: empty, or one sampling seed per row (see GenerationPrompt::seed).
+GenerationResult generate(nn::QwenVLImpl& model, const data::ModelInputs& batch, const GenerationConfig& config,
+                          const std::vector<uint64_t>& row_seeds = {});
 GenerationResult generate(nn::QwenVLImpl& model, const std::vector<GenerationPrompt>& prompts,
                           const GenerationConfig& config);
 

@@ -43,6 +43,8 @@ void register_bench(CLI::App& app, Context& ctx);
 void register_synth(CLI::App& app, Context& ctx);
 void register_eval(CLI::App& app, Context& ctx);
 void register_eval_judge(CLI::App& app, Context& ctx);
+void register_eval_table(CLI::App& app, Context& ctx);
+void register_caption(CLI::App& app, Context& ctx);
 void register_data_filter(CLI::App& app, Context& ctx);
 void register_data_review(CLI::App& app, Context& ctx);
 void register_report(CLI::App& app, Context& ctx);

@@ -29,6 +29,8 @@ int run(int argc, char** argv) {
   cli::register_synth(app, ctx);
   cli::register_eval(app, ctx);
   cli::register_eval_judge(app, ctx);
+  cli::register_eval_table(app, ctx);
+  cli::register_caption(app, ctx);
   cli::register_data(app, ctx);
   cli::register_data_filter(app, ctx);
   cli::register_data_review(app, ctx);
