@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/build.sh
 BUILD_DIR="${EDITCAPTION_BUILD_DIR:-build}"
-exec "$BUILD_DIR/bin/editcaption" env
+exec "$BUILD_DIR/bin/editcaption" demo "$@"

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "editcaption/core/check.h"
 #include "editcaption/core/log.h"
 #include "models/qwen_vl/lora.h"
 #include "trainers/pair_forward.h"

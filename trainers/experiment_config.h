@@ -15,6 +15,7 @@
 #include "trainers/optim/config.h"
 #include "models/generation_config.h"
 #include "models/qwen_vl/config.h"
+#include "trainers/ablation_config.h"
 #include "trainers/train_config.h"
 
 namespace ec {
@@ -35,6 +36,8 @@ struct ExperimentConfig {
   models::GenerationConfig generation;
   train::TrainConfig train;
   train::DpoConfig dpo;
+  train::AblationConfig ablate;
+  train::DemoConfig demo;
 
   template <class V>
   void visit(V& v) {
@@ -52,6 +55,8 @@ struct ExperimentConfig {
     v("generation", generation, "Decoding for captioning and sampling answers (docs/models.md).");
     v("train", train, "The training loop: steps, batch sizes, logging, validation, mixed precision, the update guard (docs/training.md).");
     v("dpo", dpo, "The DPO stage: loss variant, beta, the frozen reference, HAE-style margins (docs/training.md).");
+    v("ablate", ablate, "The SFT-only / DPO-only / SFT+DPO / SFT+HAE-DPO comparison and preference mining (docs/training.md).");
+    v("demo", demo, "The end-to-end demo job (`editcaption demo`, docs/results.md).");
   }
 };
 

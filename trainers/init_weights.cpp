@@ -1,11 +1,13 @@
 #include "trainers/init_weights.h"
 
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <fstream>
 #include <set>
 
+#include "editcaption/core/check.h"
 #include "editcaption/ckpt/checkpoint.h"
 #include "editcaption/ckpt/manifest.h"
 #include "editcaption/config/node.h"

@@ -1,5 +1,6 @@
 #include "trainers/pair_forward.h"
 
+#include "editcaption/core/check.h"
 #include "editcaption/core/error.h"
 
 namespace ec::train {

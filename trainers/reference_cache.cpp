@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "editcaption/core/check.h"
 #include "editcaption/core/error.h"
 #include "editcaption/core/fs.h"
 #include "editcaption/core/hash.h"

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "editcaption/core/check.h"
 #include "editcaption/core/log.h"
 
 namespace ec::train {
@@ -10,7 +11,7 @@ namespace {
 class SftMicro final : public MicroBatch {
  public:
   explicit SftMicro(data::SftBatch b) : batch(std::move(b)) {
-    labelled = batch.inputs.labels.ne(data::kIgnoreIndex).sum().item<int64_t>();
+    labelled = batch.inputs.labels.ne(kIgnoreIndex).sum().item<int64_t>();
   }
   Units units() const override { return {static_cast<double>(labelled), 0, 0}; }
   int64_t samples() const override { return static_cast<int64_t>(batch.ids.size()); }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 
+#include "editcaption/core/check.h"
 #include "editcaption/ckpt/checkpoint.h"
 #include "editcaption/ckpt/compat.h"
 #include "editcaption/ckpt/discovery.h"
@@ -227,6 +228,7 @@ void TrainingRun::resume(const ckpt::ResumeChoice& choice) {
   objective_->load_loader_state(c.json(src, "loader"));
   ckpt::restore_default_rng(c.json(src, "rng"), (choice.dir / ckpt::rank_dir_name(src) / "rng.json").string());
   last_checkpoint_ = choice.dir;
+  if (world_.rank() == 0) run_->metrics().drop_after_step(step_);
   log::info("resumed from {} at step {} ({} samples consumed)", choice.dir.string(), step_, consumed_samples_);
 }
 

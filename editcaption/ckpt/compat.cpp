@@ -82,7 +82,7 @@ const std::vector<std::string>& always_allowed_changes() {
       // change nothing in the trained values.
       "train.stop_at_step", "train.time_budget_s", "train.log_every", "train.eval_every", "train.eval_batches",
       "data.val", "data.loader", "dist.timeout_s", "dist.first_step_timeout_s", "dist.init_timeout_s",
-      "dist.heartbeat_s", "eval", "judge", "generation", "synth",
+      "dist.heartbeat_s", "eval", "judge", "generation", "synth", "ablate", "demo",
   };
   return keys;
 }

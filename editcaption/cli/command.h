@@ -53,5 +53,6 @@ void register_ckpt(CLI::App& app, Context& ctx);
 void register_launch(CLI::App& app, Context& ctx);
 void register_train(CLI::App& app, Context& ctx);
 void register_export(CLI::App& app, Context& ctx);
+void register_ablate(CLI::App& app, Context& ctx);
 
 }  // namespace ec::cli

@@ -39,6 +39,7 @@ int run(int argc, char** argv) {
   cli::register_launch(app, ctx);
   cli::register_train(app, ctx);
   cli::register_export(app, ctx);
+  cli::register_ablate(app, ctx);
 
   try {
     app.parse(argc, argv);

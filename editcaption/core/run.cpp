@@ -41,6 +41,26 @@ void MetricsWriter::write(nlohmann::ordered_json record) {
   out_.flush();
 }
 
+void MetricsWriter::drop_after_step(int64_t step) {
+  std::lock_guard lock(mutex_);
+  out_.close();
+  std::string kept;
+  {
+    std::ifstream in(path_);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      // A torn last line (a crash mid-write) goes too.
+      if (j.is_discarded()) continue;
+      if (j.contains("step") && j["step"].is_number_integer() && j["step"].get<int64_t>() > step) continue;
+      kept += line + "\n";
+    }
+  }
+  write_file_atomic(path_, kept);
+  out_.open(path_, std::ios::app);
+  if (!out_) throw EC_USER_ERROR(Input, "cannot reopen metrics file '{}'", path_.string());
+}
+
 RunDir::RunDir(const RunConfig& run, const nlohmann::ordered_json& resolved_config, int rank, int world_size)
     : path_(run.output_dir / run.name) {
   std::error_code ec;

@@ -46,6 +46,9 @@ class MetricsWriter {
   MetricsWriter(const MetricsWriter&) = delete;
   MetricsWriter& operator=(const MetricsWriter&) = delete;
   void write(nlohmann::ordered_json record);
+  /// Removes the records of steps after `step` (and a torn last line): a resumed run rewrites
+  /// them, so the file never holds a step twice.
+  void drop_after_step(int64_t step);
   bool is_open() const { return out_.is_open(); }
   const std::filesystem::path& path() const { return path_; }
 

@@ -2,6 +2,7 @@
 // (config.json, safetensors, tokenizer and processor files) that transformers loads.
 #include <iostream>
 
+#include "editcaption/core/check.h"
 #include "editcaption/cli/command.h"
 #include "editcaption/ckpt/checkpoint.h"
 #include "editcaption/core/log.h"

@@ -1,0 +1,110 @@
+// The trainer across processes: data parallelism over Gloo equals one process with the same global
+// batch; a ZeRO-1 run resumes on another data-parallel size; kill -9 in the middle of a save, the
+// next start resumes from the last complete checkpoint and ends where an uninterrupted run ends.
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+#include "editcaption/io/safetensors.h"
+#include "tests/train/train_fixture.h"
+
+namespace ec::test {
+namespace {
+namespace fs = std::filesystem;
+
+CommandResult train(const TempDir& tmp, const std::string& command, const std::string& name, int nproc,
+                    std::vector<std::string> sets, std::vector<std::string> env = {}) {
+  const fs::path cfg = tmp / (name + ".yaml");
+  if (!fs::exists(cfg)) write_text(cfg, train_config_yaml(tmp / "runs", name, command == "dpo"));
+  std::vector<std::string> argv = {"env"};
+  argv.insert(argv.end(), env.begin(), env.end());
+  argv.push_back(cli_path().string());
+  if (nproc > 1) {
+    for (std::string a : {"launch", "--nproc-per-node", std::to_string(nproc).c_str(), "--master-port", "0", "--"}) {
+      argv.push_back(a);
+    }
+    argv.push_back(cli_path().string());
+  }
+  argv.push_back(command);
+  argv.push_back(cfg.string());
+  for (const std::string& s : sets) {
+    argv.push_back("--set");
+    argv.push_back(s);
+  }
+  return run_command(argv);
+}
+
+fs::path final_model(const TempDir& tmp, const std::string& name, int64_t step) {
+  return tmp / "runs" / name / "checkpoints" / fmt::format("step_{:08d}", step) / "rank_00000" / "model.safetensors";
+}
+
+double max_abs_diff(const fs::path& a, const fs::path& b) {
+  io::SafetensorsFile fa(a), fb(b);
+  EXPECT_EQ(fa.names(), fb.names());
+  double worst = 0;
+  for (const std::string& n : fa.names()) {
+    worst = std::max(worst, (fa.view(n).to(at::kDouble) - fb.view(n).to(at::kDouble)).abs().max().item<double>());
+  }
+  return worst;
+}
+
+TEST(TrainDist, DataParallelTwoRanksEqualOneProcess) {
+  TempDir tmp("ec-train-dist");
+  const std::vector<std::string> sets = {"train.max_steps=4", "train.micro_batch_size=1", "dist.bucket_mb=0.05"};
+  CommandResult one = train(tmp, "sft", "one", 1, sets);
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  CommandResult two = train(tmp, "sft", "two", 2, sets);
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_LT(max_abs_diff(final_model(tmp, "one", 4), final_model(tmp, "two", 4)), 1e-6);
+}
+
+TEST(TrainDist, Zero1RunResumesOnOneRank) {
+  TempDir tmp("ec-train-dist");
+  const std::vector<std::string> sets = {"train.max_steps=4", "train.micro_batch_size=1"};
+  CommandResult ref = train(tmp, "dpo", "ref", 1, sets);
+  ASSERT_EQ(ref.exit_code, 0) << ref.err;
+  auto first = sets;
+  first.push_back("dist.zero1=true");
+  first.push_back("train.stop_at_step=2");
+  CommandResult a = train(tmp, "dpo", "split", 2, first);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  auto second = sets;
+  second.push_back("checkpoint.allow_config_changes=[dist.zero1]");
+  CommandResult b = train(tmp, "dpo", "split", 1, second);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_NE(b.err.find("resumed from"), std::string::npos) << b.err;
+  EXPECT_LT(max_abs_diff(final_model(tmp, "ref", 4), final_model(tmp, "split", 4)), 1e-5);
+}
+
+TEST(TrainFault, KillDuringSaveResumesFromTheLastCompleteCheckpoint) {
+  TempDir tmp("ec-train-kill");
+  const std::vector<std::string> sets = {"train.max_steps=6"};
+  CommandResult ref = train(tmp, "sft", "ref", 1, sets);
+  ASSERT_EQ(ref.exit_code, 0) << ref.err;
+  CommandResult killed = train(tmp, "sft", "run", 1, sets, {"EC_FAULT_AT=ckpt.before_rename:kill", "EC_FAULT_STEP=4"});
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
+  EXPECT_FALSE(fs::exists(tmp / "runs/run/checkpoints/step_00000004"));
+  CommandResult resumed = train(tmp, "sft", "run", 1, sets);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("at step 2"), std::string::npos) << resumed.err;
+  EXPECT_EQ(read_text(final_model(tmp, "ref", 6)), read_text(final_model(tmp, "run", 6)));
+}
+
+TEST(TrainFault, SigtermSavesAndExitsWithThePreemptedCode) {
+  TempDir tmp("ec-train-term");
+  const std::vector<std::string> sets = {"train.max_steps=6", "checkpoint.interval_steps=0"};
+  CommandResult ref = train(tmp, "sft", "ref", 1, sets);
+  ASSERT_EQ(ref.exit_code, 0) << ref.err;
+  // A time budget of 0.001 s stops after the first step as a signal would.
+  auto first = sets;
+  first.push_back("train.time_budget_s=0.001");
+  CommandResult stopped = train(tmp, "sft", "run", 1, first);
+  EXPECT_EQ(stopped.exit_code, 75) << stopped.err;
+  EXPECT_TRUE(fs::exists(tmp / "runs/run/checkpoints/step_00000001/manifest.json"));
+  CommandResult resumed = train(tmp, "sft", "run", 1, sets);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(read_text(final_model(tmp, "ref", 6)), read_text(final_model(tmp, "run", 6)));
+}
+
+}  // namespace
+}  // namespace ec::test
