@@ -10,6 +10,7 @@
 namespace ec::train {
 namespace {
 
+namespace fs = std::filesystem;
 using test::InferFixture;
 using test::run_cli;
 
