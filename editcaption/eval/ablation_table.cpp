@@ -141,7 +141,9 @@ std::string ablation_markdown(const std::vector<AblationRow>& rows, const Ablati
     out += fmt::format("| {} | {} |", markdown_cell(r.name), r.n);
     for (const auto& c : columns()) {
       const double v = r.*c.field;
-      std::string text = c.rate ? pct(v) : (c.field == &AblationRow::s ? fmt::format("{:.3f}", v) : fmt::format("{:.2f}", v));
+      std::string text = c.rate                        ? pct(v)
+                         : c.field == &AblationRow::s ? fmt::format("{:.3f}", v)
+                                                      : fmt::format("{:.2f}", v);
       // Bold the best value of a column, as the paper's table does (every tie is bold).
       bool best = rows.size() > 1 && std::all_of(rows.begin(), rows.end(), [&](const AblationRow& o2) {
                     return c.higher_is_better ? o2.*c.field <= v : o2.*c.field >= v;

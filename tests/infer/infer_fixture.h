@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "editcaption/ckpt/coordinator.h"
+#include "editcaption/ckpt/manifest.h"
 #include "editcaption/ckpt/manager.h"
 #include "editcaption/config/node.h"
 #include "editcaption/data/chat_template.h"

@@ -10,6 +10,7 @@
 namespace ec::train {
 namespace {
 
+namespace fs = std::filesystem;
 using test::InferFixture;
 
 std::vector<std::string> texts(const CaptionResult& r) {
@@ -44,7 +45,8 @@ TEST(Captioner, GreedyCaptionsDoNotDependOnTheBatchSize) {
   ASSERT_EQ(one.captions.size(), 4u);
   EXPECT_EQ(texts(one), texts(three));
   EXPECT_TRUE(one.bad.empty());
-  for (const auto& c : one.captions) EXPECT_FALSE(c.instruction.empty()) << c.id;
+  // A random model may stop at once on some pairs; the comparison still needs real text.
+  EXPECT_TRUE(std::any_of(one.captions.begin(), one.captions.end(), [](const Caption& c) { return !c.instruction.empty(); }));
   EXPECT_EQ(one.captions[2].id, "p2");
   EXPECT_EQ(captions_jsonl(one, false).substr(0, 8), R"({"id":"p)");
 

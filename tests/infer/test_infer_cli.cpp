@@ -10,6 +10,7 @@
 namespace ec::train {
 namespace {
 
+namespace fs = std::filesystem;
 using test::InferFixture;
 using test::run_cli;
 
@@ -80,6 +81,9 @@ TEST(InferCli, EvalModelCaptionAndTableEndToEnd) {
   EXPECT_TRUE(fs::exists(a.variants[0].per_sample));
   EXPECT_TRUE(fs::exists(table / "ablation.md"));
   EXPECT_TRUE(fs::exists(table / "ablation.csv"));
+  auto html = run_cli({"report", table.string(), "--out", (f.dir / "report.html").string()});
+  ASSERT_EQ(html.exit_code, 0) << html.err;
+  EXPECT_NE(test::read_text(f.dir / "report.html").find("SFT again"), std::string::npos);
 
   auto usage = run_cli({"eval", "--manifest", test_set, "--model", run, "--predictions", preds.string()});
   EXPECT_EQ(usage.exit_code, 2) << usage.err;

@@ -6,11 +6,13 @@
 #include "editcaption/ckpt/checkpoint.h"
 #include "editcaption/core/hash.h"
 #include "tests/infer/infer_fixture.h"
+#include "models/qwen_vl/lora.h"
 #include "trainers/model_source.h"
 
 namespace ec::train {
 namespace {
 
+namespace fs = std::filesystem;
 using test::InferFixture;
 
 template <class F>

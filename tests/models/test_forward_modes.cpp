@@ -341,6 +341,34 @@ TEST(Generation, StopTokensAndSeededSampling) {
   EXPECT_NE(a.tokens, d.tokens);
 }
 
+TEST(Generation, RowSeedsMakeSamplingIndependentOfTheBatch) {
+  QwenVLConfig c;
+  nn::QwenVL m = tiny_model(ModelFamily::Qwen25VL, 91, &c);
+  models::GenerationConfig g;
+  g.do_sample = true;
+  g.max_new_tokens = 8;
+  std::vector<models::GenerationPrompt> prompts;
+  for (uint64_t i = 0; i < 3; ++i) {
+    models::GenerationPrompt p{prompt_ids(c, 3 + static_cast<int64_t>(i), {{1, 4, 4}}, 2, 40 + i), {}, 700 + i};
+    p.images.push_back({pixels(c, {{1, 4, 4}}, 50 + i), {1, 4, 4}});
+    prompts.push_back(std::move(p));
+  }
+  auto batch = models::generate(*m, prompts, g);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto alone = models::generate(*m, std::vector<models::GenerationPrompt>{prompts[i]}, g);
+    EXPECT_EQ(alone.tokens[0], batch.tokens[i]) << i;
+  }
+  // The draws follow the seed, not the position: swapping seeds changes the rows' outputs.
+  auto swapped = prompts;
+  std::swap(swapped[0].seed, swapped[1].seed);
+  EXPECT_NE(models::generate(*m, swapped, g).tokens[0], batch.tokens[0]);
+  // Without row seeds one generator serves the batch: a row's draws depend on the rows before it.
+  for (auto& p : prompts) p.seed.reset();
+  auto shared = models::generate(*m, prompts, g);
+  auto second_alone = models::generate(*m, std::vector<models::GenerationPrompt>{prompts[1]}, g);
+  EXPECT_NE(shared.tokens[1], second_alone.tokens[0]);
+}
+
 TEST(Generation, LogitsProcessorsFollowTransformers) {
   at::Tensor logits = at::tensor({2.0, -1.0, 0.5, 1.0, -3.0}, at::kFloat).view({1, 5});
   at::Tensor seen = at::tensor({1, 1, 0, 0, 0}, at::kLong).to(at::kBool).view({1, 5});
