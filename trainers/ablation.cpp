@@ -30,6 +30,15 @@ at::Device inference_device() { return torch::cuda::is_available() ? at::Device(
 
 namespace {
 
+/// The deepest directory holding both paths (the mined preference manifest names images of the
+/// SFT and the base preference manifests by absolute path: they must resolve inside the root).
+fs::path common_root(const fs::path& a, const fs::path& b) {
+  fs::path out;
+  auto ia = a.begin(), ib = b.begin();
+  for (; ia != a.end() && ib != b.end() && *ia == *ib; ++ia, ++ib) out /= *ia;
+  return out;
+}
+
 /// Evaluates one trained model on the test manifest; writes <dir>/eval/<key>.json and its predictions.
 fs::path evaluate(const StageResult& run, const ExperimentConfig& cfg, const std::string& key, const fs::path& dir) {
   ModelSource source = load_model_source(run.checkpoint, inference_device());
@@ -80,7 +89,7 @@ AblationOutcome run_ablation(const config::Node& root) {
     sft = run_stage(stage("sft"), Stage::Sft);
     if (!finished(*sft)) return out;
   }
-  fs::path preferences;
+  fs::path preferences, preferences_root;
   if (a.mine_samples > 0) {
     EC_USER_CHECK(sft.has_value(), Usage, "ablate.mine_samples: mining needs the SFT stage (a variant built on it)");
     const ExperimentConfig sft_cfg = stage("sft");
@@ -95,8 +104,10 @@ AblationOutcome run_ablation(const config::Node& root) {
     mo.caption.limit = a.mine_limit;
     const fs::path manifest = a.mine_manifest.empty() ? sft_cfg.data.train : fs::absolute(a.mine_manifest);
     preferences = out.dir / "preferences.jsonl";
-    mine_preferences(source, manifest, stage("dpo").data.train, preferences,
-                     eval::StructuredScorer::from_config(base.eval.structured), mo);
+    const fs::path base_pairs = stage("dpo").data.train;
+    mine_preferences(source, manifest, base_pairs, preferences, eval::StructuredScorer::from_config(base.eval.structured),
+                     mo);
+    preferences_root = common_root(manifest.parent_path(), base_pairs.parent_path());
   }
 
   std::vector<eval::AblationInput> inputs;
@@ -108,7 +119,10 @@ AblationOutcome run_ablation(const config::Node& root) {
       v.run = *sft;
     } else {
       cfg = stage(key == "sft_hae_dpo" ? "hae_dpo" : "dpo");
-      if (!preferences.empty()) cfg.data.train = preferences;
+      if (!preferences.empty()) {
+        cfg.data.train = preferences;
+        if (cfg.data.dataset_root.empty()) cfg.data.dataset_root = preferences_root;
+      }
       if (key == "dpo_only") {
         cfg.run.name += "-only";  // from the base model: its own run and reference
       } else {

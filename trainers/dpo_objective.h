@@ -50,7 +50,9 @@ class DpoObjective final : public Objective {
   data::SamplerCursor cursor() const override { return loader_->cursor(); }
   nlohmann::ordered_json loader_state() const override { return loader_->state(); }
   void load_loader_state(const nlohmann::json& state) override { loader_->load_state(state); }
-  std::string bad_sample_summary() const override { return loader_->policy().summary(); }
+  std::string bad_sample_summary() const override {
+    return loader_->policy().total_failures() > 0 ? loader_->policy().summary() : std::string();
+  }
   std::string reference_identity() const override { return ctx_.init_identity; }
 
   /// Reference (chosen, rejected) log-probs of a batch on the device: [P] fp64 each.

@@ -62,7 +62,8 @@ std::string ReferenceCache::encode() const {
 }
 
 void ReferenceCache::merge_encoded(const std::string& encoded) {
-  for (const auto& [k, v] : nlohmann::json::parse(encoded).items()) entries_[k] = {v.at(0).get<double>(), v.at(1).get<double>()};
+  const nlohmann::json j = nlohmann::json::parse(encoded);  // items() must not outlive it
+  for (const auto& [k, v] : j.items()) entries_[k] = {v.at(0).get<double>(), v.at(1).get<double>()};
 }
 
 void ReferenceCache::save() const {

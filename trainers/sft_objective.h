@@ -25,7 +25,9 @@ class SftObjective final : public Objective {
   data::SamplerCursor cursor() const override { return loader_->cursor(); }
   nlohmann::ordered_json loader_state() const override { return loader_->state(); }
   void load_loader_state(const nlohmann::json& state) override { loader_->load_state(state); }
-  std::string bad_sample_summary() const override { return loader_->policy().summary(); }
+  std::string bad_sample_summary() const override {
+    return loader_->policy().total_failures() > 0 ? loader_->policy().summary() : std::string();
+  }
 
  private:
   /// Sum of -log p over the labelled tokens, the token count, and the correct-argmax count.

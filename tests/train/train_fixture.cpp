@@ -33,7 +33,7 @@ TrainFixture make(const fs::path& dir) {
     data::synth::generate_dataset(sc, tmp / "synth");
     data::SentencePieceTrainOptions to;
     to.manifests = {tmp / "synth/train.jsonl", tmp / "synth/dpo_train.jsonl"};
-    to.vocab_size = 300;
+    to.vocab_size = 400;
     data::train_sentencepiece(to, tmp / "tokenizer");
     write_text(tmp / "ready", "ok\n");
     std::error_code ec;
@@ -71,8 +71,8 @@ model:
   video_token_id: {video_pad}
   vision_start_token_id: {vision_start}
   vision_end_token_id: {vision_end}
-  text: {{vocab_size: 320, hidden_size: 64, intermediate_size: 128, num_layers: 2, num_heads: 4, num_kv_heads: 2,
-         head_dim: 16, rope_theta: 10000.0, mrope_section: [2, 3, 3], mrope_interleaved: true}}
+  text: {{vocab_size: 512, hidden_size: 64, intermediate_size: 128, num_layers: 2, num_heads: 4, num_kv_heads: 2,
+         head_dim: 32, rope_theta: 10000.0, mrope_section: [6, 5, 5], mrope_interleaved: true}}
   vision: {{depth: 1, hidden_size: 32, num_heads: 2, intermediate_size: 64, out_hidden_size: 64, patch_size: 16,
            hidden_act: gelu_pytorch_tanh, num_position_embeddings: 16, deepstack_visual_indexes: [0]}}
 train: {{max_steps: 6, micro_batch_size: 2, global_batch_size: 4, log_every: 1}}

@@ -16,11 +16,12 @@ CommandResult train(const TempDir& tmp, const std::string& command, const std::s
                     std::vector<std::string> sets, std::vector<std::string> env = {}) {
   const fs::path cfg = tmp / (name + ".yaml");
   if (!fs::exists(cfg)) write_text(cfg, train_config_yaml(tmp / "runs", name, command == "dpo"));
-  std::vector<std::string> argv = {"env"};
+  std::vector<std::string> argv = {"/usr/bin/env"};
   argv.insert(argv.end(), env.begin(), env.end());
   argv.push_back(cli_path().string());
   if (nproc > 1) {
-    for (std::string a : {"launch", "--nproc-per-node", std::to_string(nproc).c_str(), "--master-port", "0", "--"}) {
+    for (const std::string& a : std::vector<std::string>{"launch", "--nproc-per-node", std::to_string(nproc),
+                                                           "--master-port", "0", "--"}) {
       argv.push_back(a);
     }
     argv.push_back(cli_path().string());
