@@ -109,13 +109,16 @@ std::string Liveness::diagnose(const std::string& group, uint64_t seq, const std
   }
   std::vector<std::string> lines;
   std::vector<std::string> lost;
+  // Ranks that left after an error of their own usually saw the same failure first: they are named
+  // as the cause only when no rank died, froze or fell behind.
+  std::vector<std::string> errored;
   for (int r : members) {
     if (r == rank_) continue;
     auto ex = exits.find(r);
     auto b1 = first.find(r);
     auto b2 = second.find(r);
     if (ex != exits.end()) {
-      lost.push_back(std::to_string(r));
+      (ex->second.rfind("stopped by an error", 0) == 0 ? errored : lost).push_back(std::to_string(r));
       lines.push_back(fmt::format("  rank {} exited: {}", r, ex->second));
     } else if (b2 == second.end()) {
       lost.push_back(std::to_string(r));
@@ -136,6 +139,7 @@ std::string Liveness::diagnose(const std::string& group, uint64_t seq, const std
       }
     }
   }
+  if (lost.empty()) lost = errored;
   if (lost.empty()) {
     return "no other rank looks dead or behind: the network or the communicator failed";
   }
