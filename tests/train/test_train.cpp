@@ -233,3 +233,27 @@ stages:
 
 }  // namespace
 }  // namespace ec::test
+
+namespace ec::test {
+namespace {
+
+TEST(Export, TrainedRunBecomesAHuggingFaceDirectory) {
+  TempDir tmp("ec-export");
+  write_text(tmp / "e.yaml", train_config_yaml(tmp / "runs", "e", false));
+  CommandResult r = run_cli({"sft", (tmp / "e.yaml").string(), "--set", "train.max_steps=2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  CommandResult e = run_cli({"export", "--hf", (tmp / "runs/e").string(), (tmp / "hf").string(), "--dtype", "float32"});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  for (const char* f : {"config.json", "model.safetensors", "tokenizer.model", "preprocessor_config.json"}) {
+    EXPECT_TRUE(fs::exists(tmp / "hf" / f)) << f;
+  }
+  // The exported directory is a model source of its own: captioning from it works.
+  CommandResult c = run_cli({"caption", "--model", (tmp / "hf").string(), "--manifest",
+                             (train_fixture().synth / "test.jsonl").string(), "--out", (tmp / "p.jsonl").string(),
+                             "--limit", "2", "--set", "generation.max_new_tokens=4"});
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(run_cli({"export", "--hf", (tmp / "nothing").string(), (tmp / "hf2").string()}).exit_code, 3);
+}
+
+}  // namespace
+}  // namespace ec::test
