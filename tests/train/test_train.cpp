@@ -252,6 +252,16 @@ TEST(Export, TrainedRunBecomesAHuggingFaceDirectory) {
                              (train_fixture().synth / "test.jsonl").string(), "--out", (tmp / "p.jsonl").string(),
                              "--limit", "2", "--set", "generation.max_new_tokens=4"});
   EXPECT_EQ(c.exit_code, 0) << c.err;
+  // One pair from two image files: the instruction on stdout.
+  const fs::path images = train_fixture().synth / "images" / "test";
+  CommandResult one = run_cli({"caption", "--model", (tmp / "hf").string(), "--source",
+                               (images / "000000_source.png").string(), "--target",
+                               (images / "000000_target.png").string(), "--set", "generation.max_new_tokens=4"});
+  EXPECT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_FALSE(one.out.empty());
+  EXPECT_EQ(run_cli({"caption", "--model", (tmp / "hf").string(), "--source", (images / "000000_source.png").string()})
+                .exit_code,
+            2);
   EXPECT_EQ(run_cli({"export", "--hf", (tmp / "nothing").string(), (tmp / "hf2").string()}).exit_code, 3);
 }
 
