@@ -59,6 +59,22 @@ TEST(TrainDist, DataParallelTwoRanksEqualOneProcess) {
   EXPECT_LT(max_abs_diff(final_model(tmp, "one", 4), final_model(tmp, "two", 4)), 1e-6);
 }
 
+TEST(TrainDist, TwoRankRunResumedTwiceIsBitwiseIdentical) {
+  TempDir tmp("ec-train-dist");
+  const std::vector<std::string> sets = {"train.max_steps=6", "train.micro_batch_size=1", "dist.bucket_mb=0.05"};
+  CommandResult full = train(tmp, "sft", "full", 2, sets);
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  for (const char* stop : {"train.stop_at_step=2", "train.stop_at_step=4", ""}) {
+    auto s = sets;
+    if (*stop) s.push_back(stop);
+    CommandResult part = train(tmp, "sft", "split", 2, s);
+    ASSERT_EQ(part.exit_code, 0) << part.err;
+  }
+  EXPECT_EQ(read_text(final_model(tmp, "full", 6)), read_text(final_model(tmp, "split", 6)));
+  EXPECT_EQ(read_text(tmp / "runs/full/checkpoints/step_00000006/rank_00000/optimizer.safetensors"),
+            read_text(tmp / "runs/split/checkpoints/step_00000006/rank_00000/optimizer.safetensors"));
+}
+
 TEST(TrainDist, Zero1RunResumesOnOneRank) {
   TempDir tmp("ec-train-dist");
   const std::vector<std::string> sets = {"train.max_steps=4", "train.micro_batch_size=1"};
