@@ -130,10 +130,15 @@ std::pair<at::Tensor, at::Tensor> DpoObjective::reference_logps(const KeyedPairB
     for (int64_t i = 0; i < P; ++i) std::tie(c[i], r[i]) = cache_->get(host.keys[i], host.batch.ids[i]);
     return {at::tensor(c, f64).to(ctx_.device), at::tensor(r, f64).to(ctx_.device)};
   }
+  return live_logps(lora_reference_ ? *ctx_.policy : *reference_, dev, vision);
+}
+
+std::pair<at::Tensor, at::Tensor> DpoObjective::live_logps(nn::QwenVLImpl& m, const data::PairBatch& dev,
+                                                           const nn::VisionOutput* vision) {
+  const int64_t P = dev.num_pairs();
   torch::NoGradGuard no_grad;
   std::optional<models::LoraDisabled> base_only;
   if (lora_reference_) base_only.emplace(*ctx_.policy);
-  nn::QwenVLImpl& m = lora_reference_ ? *ctx_.policy : *reference_;
   AutocastScope autocast(ctx_.cfg->train.autocast, ctx_.device);
   AnswerStates s = pair_forward(m, dev, vision);
   kernels::LogprobResult lp = kernels::fused_linear_logprobs(s.hidden, head_weight_for(m, s.hidden), s.labels, logprob_);
@@ -290,21 +295,9 @@ void DpoObjective::build_cache(ckpt::Coordinator& comm) {
       if (items.empty()) continue;
       KeyedPairBatch kb = collate_keyed(items, collate_, layout_);
       data::PairBatch dev = to_device(kb.batch, ctx_.device);
-      // The live path, on the starting weights.
-      auto [c, r] = [&] {
-        std::optional<models::LoraDisabled> base_only;
-        if (lora_reference_) base_only.emplace(*ctx_.policy);
-        nn::QwenVLImpl& m = *ctx_.policy;
-        AutocastScope autocast(ctx_.cfg->train.autocast, ctx_.device);
-        AnswerStates s = pair_forward(m, dev, nullptr);
-        kernels::LogprobResult lp =
-            kernels::fused_linear_logprobs(s.hidden, head_weight_for(m, s.hidden), s.labels, logprob_);
-        const int64_t P = kb.batch.num_pairs();
-        at::Tensor seq = kernels::sequence_logps(lp.logp, lp.valid, s.sequence_ids, 2 * P, dpo_.length_normalize,
-                                                 logprob_.deterministic)
-                             .cpu();
-        return std::pair{seq.slice(0, 0, P), seq.slice(0, P, 2 * P)};
-      }();
+      // The live path, on the starting weights the policy still holds.
+      auto [dc, dr] = live_logps(*ctx_.policy, dev, nullptr);
+      const at::Tensor c = dc.cpu(), r = dr.cpu();
       for (size_t i = 0; i < kb.keys.size(); ++i) {
         cache_->put(kb.keys[i], c[i].item<double>(), r[i].item<double>());
         ++computed;

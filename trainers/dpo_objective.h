@@ -63,6 +63,9 @@ class DpoObjective final : public Objective {
   struct PairLosses;
   /// Policy forward + loss of one batch (gradients only if enabled by the caller).
   PairLosses pair_losses(const KeyedPairBatch& host, const Units& global);
+  /// The reference forward of `m` (no gradients; LoRA adapters off): [P] fp64 chosen and rejected.
+  std::pair<at::Tensor, at::Tensor> live_logps(nn::QwenVLImpl& m, const data::PairBatch& dev,
+                                               const nn::VisionOutput* vision);
   KeyedPair load(const data::DpoDataset& ds, int64_t index) const;
   void build_cache(ckpt::Coordinator& comm);
   static void add_metrics(const PairLosses& l, const std::string& prefix, MetricSums& m);
