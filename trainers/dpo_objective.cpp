@@ -91,11 +91,7 @@ DpoObjective::DpoObjective(const StageContext& ctx, ckpt::Coordinator& comm)
     build_cache(comm);
   }
 
-  data::SamplerLayout sl{cfg.train.micro_batch_size, cfg.train.global_batch_size, ctx.dp_size, ctx.dp_rank};
-  sl.validate();
-  std::vector<int64_t> lengths;
-  if (cfg.data.sampler.bucket_by_length) lengths = train_->lengths(std::max(1, cfg.data.loader.num_workers));
-  data::Sampler sampler(train_->size(), cfg.data.sampler, cfg.run.seed, sl, std::move(lengths));
+  data::Sampler sampler = make_sampler(ctx, *train_);
   data::BadSamplePolicy policy(cfg.data.bad_samples, cfg.run.seed, train_->size());
   auto dataset = train_;
   auto collate = collate_;

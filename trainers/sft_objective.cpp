@@ -35,11 +35,7 @@ SftObjective::SftObjective(const StageContext& ctx) : ctx_(ctx), logprob_(logpro
   train_ = std::make_shared<data::SftDataset>(cfg.data.train, ctx.tokenizer, dopt);
   if (!cfg.data.val.empty()) val_ = std::make_shared<data::SftDataset>(cfg.data.val, ctx.tokenizer, dopt);
 
-  data::SamplerLayout layout{cfg.train.micro_batch_size, cfg.train.global_batch_size, ctx.dp_size, ctx.dp_rank};
-  layout.validate();
-  std::vector<int64_t> lengths;
-  if (cfg.data.sampler.bucket_by_length) lengths = train_->lengths(std::max(1, cfg.data.loader.num_workers));
-  data::Sampler sampler(train_->size(), cfg.data.sampler, cfg.run.seed, layout, std::move(lengths));
+  data::Sampler sampler = make_sampler(ctx, *train_);
   data::BadSamplePolicy policy(cfg.data.bad_samples, cfg.run.seed, train_->size());
   auto dataset = train_;
   auto collate = collate_;

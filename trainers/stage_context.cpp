@@ -28,6 +28,15 @@ kernels::LogprobOptions logprob_options(const ExperimentConfig& cfg) {
   return cfg.kernels.logprob_options(cfg.run.deterministic);
 }
 
+data::Sampler make_sampler(const StageContext& ctx, const data::EditDataset& train) {
+  const ExperimentConfig& cfg = *ctx.cfg;
+  data::SamplerLayout layout{cfg.train.micro_batch_size, cfg.train.global_batch_size, ctx.dp_size, ctx.dp_rank};
+  layout.validate();
+  std::vector<int64_t> lengths;
+  if (cfg.data.sampler.bucket_by_length) lengths = train.lengths(std::max(1, cfg.data.loader.num_workers));
+  return data::Sampler(train.size(), cfg.data.sampler, cfg.run.seed, layout, std::move(lengths));
+}
+
 namespace {
 at::Tensor move(const at::Tensor& t, at::Device device) {
   if (!t.defined() || t.device() == device) return t;

@@ -31,6 +31,9 @@ data::CollateOptions collate_options(const ExperimentConfig& cfg, const data::To
                                      const models::QwenVLConfig& model);
 kernels::LogprobOptions logprob_options(const ExperimentConfig& cfg);
 
+/// This rank's sampler over the training set (with bucketing lengths when configured).
+data::Sampler make_sampler(const StageContext& ctx, const data::EditDataset& train);
+
 /// Copies a batch's tensors to `device` (asynchronously from pinned memory).
 data::ModelInputs to_device(const data::ModelInputs& in, at::Device device);
 data::PairBatch to_device(const data::PairBatch& in, at::Device device);
