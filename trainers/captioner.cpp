@@ -3,8 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "editcaption/core/check.h"
 #include "editcaption/core/log.h"
@@ -111,8 +113,22 @@ CaptionResult caption_manifest(ModelSource& s, const fs::path& manifest, const C
   CaptionResult result;
   result.manifest = manifest;
   result.records = static_cast<int64_t>(entries.size());
+
+  // What an interrupted run finished must be the same records (the journal's header pins the
+  // manifest's digest; this catches a journal edited by hand).
+  std::map<std::pair<int64_t, int64_t>, const Caption*> done;
+  for (const Caption& c : o.done) {
+    const bool fits = c.record >= 0 && c.record < result.records && entries[static_cast<size_t>(c.record)].record &&
+                      entries[static_cast<size_t>(c.record)].record->id == c.id && c.sample >= 0 &&
+                      c.sample < o.num_samples;
+    EC_USER_CHECK(fits, Usage, "{}: a finished caption names record {} (id \"{}\", sample {}), which this run does not have",
+                  manifest.string(), c.record, c.id, c.sample);
+    done.emplace(std::make_pair(c.record, c.sample), &c);
+  }
+
   std::optional<Progress> progress;
   if (o.progress) progress.emplace("caption", result.records * o.num_samples, "captions");
+  int64_t batches = 0;
 
   std::vector<Pending> pending;
   auto flush = [&] {
@@ -123,6 +139,7 @@ CaptionResult caption_manifest(ModelSource& s, const fs::path& manifest, const C
       if (gen.do_sample) prompts.back().seed = sample_seed(gen.seed, p.record, p.sample);
     }
     models::GenerationResult r = models::generate(*s.model, prompts, gen);
+    const size_t first = result.captions.size();
     for (size_t i = 0; i < pending.size(); ++i) {
       Caption c;
       c.id = pending[i].id;
@@ -133,34 +150,55 @@ CaptionResult caption_manifest(ModelSource& s, const fs::path& manifest, const C
       if (!c.stopped) ++result.truncated;
       result.captions.push_back(std::move(c));
     }
+    if (o.on_batch) {
+      o.on_batch(std::vector<Caption>(result.captions.begin() + static_cast<std::ptrdiff_t>(first), result.captions.end()));
+    }
     if (progress) progress->advance(static_cast<int64_t>(pending.size()));
     pending.clear();
+    o.fault.at("caption.after_batch", 0, batches++);
   };
-  auto skip = [&](data::ManifestProblem problem) {
+  auto skip = [&](data::ManifestProblem problem, int64_t captions) {
     log::warn("skipped {}", problem.str(manifest));
     result.bad.push_back(std::move(problem));
-    if (progress) progress->advance(o.num_samples);
+    if (progress) progress->advance(captions);
   };
 
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     if (e.problem) {
-      skip({e.line, e.problem->id, e.problem->reason});
+      skip({e.line, e.problem->id, e.problem->reason}, o.num_samples);
       continue;
     }
+    int64_t missing = 0;
+    for (int64_t k = 0; k < o.num_samples; ++k) {
+      auto it = done.find({static_cast<int64_t>(i), k});
+      if (it == done.end()) {
+        ++missing;
+        continue;
+      }
+      result.captions.push_back(*it->second);
+      if (!it->second->stopped) ++result.truncated;
+      if (progress) progress->advance(1);
+    }
+    if (missing == 0) continue;
     std::shared_ptr<const models::GenerationPrompt> prompt;
     try {
       prompt = std::make_shared<const models::GenerationPrompt>(build_prompt(s, *e.record, text_tokens, o.budget));
     } catch (const UserError& err) {
-      skip({e.line, e.record->id, err.what()});
+      skip({e.line, e.record->id, err.what()}, missing);
       continue;
     }
     for (int64_t k = 0; k < o.num_samples; ++k) {
+      if (done.count({static_cast<int64_t>(i), k})) continue;
       pending.push_back({static_cast<int64_t>(i), e.record->id, k, prompt});
       if (static_cast<int64_t>(pending.size()) == o.batch_size) flush();
     }
   }
   flush();
+  // Captions kept from an interrupted run were placed before the batch still pending then.
+  std::stable_sort(result.captions.begin(), result.captions.end(), [](const Caption& a, const Caption& b) {
+    return std::make_pair(a.record, a.sample) < std::make_pair(b.record, b.sample);
+  });
   if (progress) progress->finish(fmt::format("{} skipped", result.bad.size()));
   if (result.truncated > 0) {
     log::warn("{} of {} instructions were cut at generation.max_new_tokens = {}", result.truncated,

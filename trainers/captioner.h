@@ -11,15 +11,26 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "editcaption/core/fault.h"
 #include "editcaption/data/manifest.h"
 #include "editcaption/data/sample_budget.h"
 #include "models/generation_config.h"
 #include "trainers/model_source.h"
 
 namespace ec::train {
+
+struct Caption {
+  std::string id;
+  int64_t record = 0;  ///< index of the record in the manifest
+  int64_t sample = 0;
+  std::string instruction;
+  /// false: max_new_tokens ran out before a stop token.
+  bool stopped = true;
+};
 
 struct CaptionOptions {
   models::GenerationConfig generation;
@@ -33,15 +44,13 @@ struct CaptionOptions {
   int64_t limit = 0;
   /// Progress bar / lines on stderr.
   bool progress = true;
-};
-
-struct Caption {
-  std::string id;
-  int64_t record = 0;  ///< index of the record in the manifest
-  int64_t sample = 0;
-  std::string instruction;
-  /// false: max_new_tokens ran out before a stop token.
-  bool stopped = true;
+  /// Captions an interrupted earlier run finished (caption_journal.h): not generated again, kept
+  /// as they are. Each must name the record index and id the manifest has there.
+  std::vector<Caption> done;
+  /// Called with the captions of every generated batch, before the next batch starts.
+  std::function<void(const std::vector<Caption>&)> on_batch;
+  /// Fault point caption.after_batch (step: the batch index), for the interruption tests.
+  FaultPlan fault;
 };
 
 struct CaptionResult {

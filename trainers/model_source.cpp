@@ -18,6 +18,7 @@
 #include "models/qwen_vl/build.h"
 #include "models/qwen_vl/hf_config.h"
 #include "models/qwen_vl/lora.h"
+#include "trainers/checkpoint_model.h"
 #include "trainers/experiment_config.h"
 #include "trainers/hf_processor.h"
 
@@ -79,20 +80,20 @@ models::QwenVLConfig checkpoint_architecture(const models::QwenVLConfig& trained
 }
 
 /// Copies every parameter from the checkpoint's model tensors; all mismatches in one error.
-void copy_parameters(nn::QwenVLImpl& model, const io::SafetensorsFile& file) {
-  const std::string where = file.path().string();
+void copy_parameters(nn::QwenVLImpl& model, const std::map<std::string, at::Tensor>& file, const std::string& where) {
   auto params = model.named_parameters();
   std::vector<std::string> problems;
   std::set<std::string> used;
   at::NoGradGuard no_grad;
   for (auto& p : params) {
     const std::string& name = p.key();
-    if (!file.contains(name)) {
+    auto it = file.find(name);
+    if (it == file.end()) {
       problems.push_back(fmt::format("{} is missing", name));
       continue;
     }
     used.insert(name);
-    at::Tensor value = file.view(name);
+    const at::Tensor& value = it->second;
     if (value.sizes() != p.value().sizes()) {
       problems.push_back(fmt::format("{} is {} in the file, the model needs {}", name, nn::shape_str(value),
                                      nn::shape_str(p.value())));
@@ -100,7 +101,7 @@ void copy_parameters(nn::QwenVLImpl& model, const io::SafetensorsFile& file) {
     }
     p.value().copy_(value);
   }
-  for (const auto& name : file.names()) {
+  for (const auto& [name, t] : file) {
     if (!used.count(name)) problems.push_back(fmt::format("{} is not a parameter of the configured model", name));
   }
   if (!problems.empty()) {
@@ -115,7 +116,8 @@ void check_tokenizer(const ModelSource& s) {
   models::check_tokens(s.model_config, s.tokenizer->special_tokens(), s.tokenizer->vocab_size());
 }
 
-ModelSource load_checkpoint(const fs::path& dir, at::Device device, std::optional<at::ScalarType> dtype) {
+ModelSource load_checkpoint(const fs::path& dir, at::Device device, std::optional<at::ScalarType> dtype,
+                            bool with_tokenizer) {
   ckpt::VerifyReport verified = ckpt::verify_checkpoint(dir, ckpt::VerifyLevel::Sizes);
   EC_USER_CHECK(verified.ok(), Checkpoint, "{}: not a usable checkpoint: {}", dir.string(), verified.summary());
   ckpt::Checkpoint ck(dir);
@@ -133,43 +135,43 @@ ModelSource load_checkpoint(const fs::path& dir, at::Device device, std::optiona
                                          : models::ParamDtype::Float32;
   }
   // Adapters and frozen flags come from the config so that the adapter tensors have somewhere to go.
+  // A tensor-parallel run's parts are joined into the full model (checkpoint_model.h).
   s.model = models::build_model(arch, {device, /*seed=*/0, /*tp=*/nullptr});
-  copy_parameters(*s.model, ck.tensors(0, kModelTensors));
+  copy_parameters(*s.model, read_checkpoint_model(ck), checkpoint_model_files(ck));
   if (models::has_lora(*s.model)) models::merge_lora(*s.model);
   s.model->eval();
   s.model_config = arch;
+  s.identity = checkpoint_model_digest(ck);
 
-  const std::string file = ckpt::rank_dir_name(0) + "/" + kModelTensors + ".safetensors";
-  auto entry = ck.manifest().files.find(file);
-  EC_USER_CHECK(entry != ck.manifest().files.end(), Checkpoint, "{}: the manifest does not list {}", dir.string(), file);
-  s.identity = entry->second.sha256;
-
+  s.chat = data::make_chat_options(cfg.prompt, arch.family);
+  s.image = data::ImageProcessorOptions::for_family(arch.family, cfg.data.image);
+  if (!with_tokenizer) return s;
   const fs::path tok = !cfg.data.tokenizer.empty() ? cfg.data.tokenizer : cfg.model.pretrained;
   EC_USER_CHECK(!tok.empty(), Checkpoint,
                 "{}: the checkpoint config names no tokenizer (data.tokenizer and model.pretrained are empty)",
                 dir.string());
   s.tokenizer = data::load_tokenizer(tok);
-  s.chat = data::make_chat_options(cfg.prompt, arch.family);
-  s.image = data::ImageProcessorOptions::for_family(arch.family, cfg.data.image);
   check_tokenizer(s);
   return s;
 }
 
-ModelSource load_hf(const fs::path& dir, at::Device device, std::optional<at::ScalarType> dtype) {
+ModelSource load_hf(const fs::path& dir, at::Device device, std::optional<at::ScalarType> dtype, bool with_tokenizer) {
   ModelSource s;
   s.kind = ModelSourceKind::HuggingFace;
   s.resolved = dir;
   s.model_config = models::load_hf_config(dir);
   s.model = models::load_pretrained(dir, device, dtype.value_or(default_hf_dtype(device)));
   s.model->eval();
-  s.tokenizer = data::load_tokenizer(dir);
   s.chat = data::make_chat_options(data::PromptConfig{}, s.model_config.family);
   s.image = read_preprocessor_config(dir, s.model_config.family);
   io::ShardedSafetensors weights(dir);
   std::vector<std::pair<std::string, std::string>> digests;
   for (const auto& shard : weights.shard_files()) digests.emplace_back(shard, sha256_file(dir / shard));
   s.identity = combined_identity(digests);
-  check_tokenizer(s);
+  if (with_tokenizer) {
+    s.tokenizer = data::load_tokenizer(dir);
+    check_tokenizer(s);
+  }
   return s;
 }
 
@@ -192,9 +194,11 @@ ResolvedModelPath resolve_model_path(const fs::path& path) {
                       path.string());
 }
 
-ModelSource load_model_source(const fs::path& path, at::Device device, std::optional<at::ScalarType> dtype) {
+ModelSource load_model_source(const fs::path& path, at::Device device, std::optional<at::ScalarType> dtype,
+                              bool with_tokenizer) {
   ResolvedModelPath r = resolve_model_path(path);
-  ModelSource s = r.kind == ModelSourceKind::Checkpoint ? load_checkpoint(r.dir, device, dtype) : load_hf(r.dir, device, dtype);
+  ModelSource s = r.kind == ModelSourceKind::Checkpoint ? load_checkpoint(r.dir, device, dtype, with_tokenizer)
+                                                        : load_hf(r.dir, device, dtype, with_tokenizer);
   // The processor must cut patches the way the vision tower was built for.
   s.image.patch_size = s.model_config.vision.patch_size;
   s.image.merge_size = s.model_config.vision.spatial_merge_size;

@@ -25,7 +25,7 @@ enum class ModelSourceKind { HuggingFace, Checkpoint };
 
 struct ModelSource {
   nn::QwenVL model{nullptr};  ///< eval mode, LoRA merged if any
-  std::shared_ptr<const data::Tokenizer> tokenizer;
+  std::shared_ptr<const data::Tokenizer> tokenizer;  ///< null when loaded without one
   models::QwenVLConfig model_config;
   data::ChatOptions chat;             ///< from the prompt section (or defaults for HF dirs)
   data::ImageProcessorOptions image;  ///< processor settings to use
@@ -42,9 +42,11 @@ struct ModelSource {
 /// Loads `path` (HF model dir, checkpoint dir or run dir) onto `device`. `dtype`: parameter dtype
 /// (default: the checkpoint's model.dtype; for HF dirs float32 on the CPU, bfloat16 on CUDA).
 /// Throws UserError(Input) for a path that is none of these or unreadable HF files,
-/// UserError(Checkpoint) for a checkpoint whose tensors do not fit its config.
+/// UserError(Checkpoint) for a checkpoint whose tensors do not fit its config. Without
+/// `with_tokenizer` the tokenizer is neither loaded nor required (ModelSource::tokenizer is null):
+/// `editcaption forward` runs given token ids, and HF model directories need not ship tokenizer files.
 ModelSource load_model_source(const std::filesystem::path& path, at::Device device,
-                              std::optional<at::ScalarType> dtype = {});
+                              std::optional<at::ScalarType> dtype = {}, bool with_tokenizer = true);
 
 /// The directory `path` stands for and its kind, without loading anything: a run dir or
 /// checkpoint root resolves to the checkpoint its `latest` names.

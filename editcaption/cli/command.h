@@ -45,6 +45,7 @@ void register_eval(CLI::App& app, Context& ctx);
 void register_eval_judge(CLI::App& app, Context& ctx);
 void register_eval_table(CLI::App& app, Context& ctx);
 void register_caption(CLI::App& app, Context& ctx);
+void register_forward(CLI::App& app, Context& ctx);
 void register_data_filter(CLI::App& app, Context& ctx);
 void register_data_review(CLI::App& app, Context& ctx);
 void register_report(CLI::App& app, Context& ctx);

@@ -31,6 +31,7 @@ int run(int argc, char** argv) {
   cli::register_eval_judge(app, ctx);
   cli::register_eval_table(app, ctx);
   cli::register_caption(app, ctx);
+  cli::register_forward(app, ctx);
   cli::register_data(app, ctx);
   cli::register_data_filter(app, ctx);
   cli::register_data_review(app, ctx);

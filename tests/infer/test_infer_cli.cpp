@@ -89,5 +89,67 @@ TEST(InferCli, EvalModelCaptionAndTableEndToEnd) {
   EXPECT_EQ(usage.exit_code, 2) << usage.err;
 }
 
+TEST(InferCli, InterruptedCaptionRunResumesToTheSameFile) {
+  InferFixture f;
+  ExperimentConfig cfg = f.config();
+  nn::QwenVL m = InferFixture::model(cfg);
+  InferFixture::save_checkpoint(m, cfg, f.dir / "run" / "checkpoints");
+  const std::string run = (f.dir / "run").string();
+  const std::string manifest = f.manifest(5).string();
+  auto caption = [&](const fs::path& out, const std::vector<std::string>& extra, const std::vector<std::string>& env = {}) {
+    std::vector<std::string> argv{"/usr/bin/env"};
+    argv.insert(argv.end(), env.begin(), env.end());
+    argv.insert(argv.end(), {test::cli_path().string(), "caption", "--model", run, "--manifest", manifest, "--out",
+                             out.string(), "--num-samples", "2", "--set", "generation.do_sample=true", "--set",
+                             "generation.max_new_tokens=4"});
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return test::run_command(argv);
+  };
+  const fs::path whole = f.dir / "whole.jsonl";
+  auto a = caption(whole, {"--batch-size", "3"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(count_lines(test::read_text(whole)), 10u);
+  EXPECT_FALSE(fs::exists(whole.string() + ".partial"));
+
+  // Killed (SIGKILL, nothing cleaned up) after its second batch of three.
+  const fs::path out = f.dir / "out.jsonl";
+  const fs::path journal = out.string() + ".partial";
+  auto killed = caption(out, {"--batch-size", "3"}, {"EC_FAULT_AT=caption.after_batch:kill", "EC_FAULT_STEP=1"});
+  EXPECT_EQ(killed.exit_code, 128 + 9) << killed.err;
+  EXPECT_FALSE(fs::exists(out));
+  ASSERT_TRUE(fs::exists(journal));
+  EXPECT_EQ(count_lines(test::read_text(journal)), 1u + 6u);  // header + two batches
+
+  // A different setting refuses the journal rather than mixing outputs.
+  auto other = caption(out, {"--set", "generation.max_new_tokens=3"});
+  EXPECT_EQ(other.exit_code, 2) << other.err;
+  EXPECT_NE(other.err.find("--restart"), std::string::npos) << other.err;
+
+  // The interruption can cut the last line short; that line is dropped and regenerated.
+  {
+    std::string text = test::read_text(journal);
+    test::write_text(journal, text.substr(0, text.size() - 10));
+  }
+  auto resumed = caption(out, {"--batch-size", "2"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("5 resumed"), std::string::npos) << resumed.out;
+  EXPECT_EQ(test::read_text(out), test::read_text(whole));
+  EXPECT_FALSE(fs::exists(journal));
+
+  // --restart ignores a journal (here: one with a caption edited by hand, which must not survive).
+  auto again = caption(out, {"--batch-size", "3"}, {"EC_FAULT_AT=caption.after_batch:kill", "EC_FAULT_STEP=0"});
+  EXPECT_EQ(again.exit_code, 128 + 9);
+  {
+    std::string text = test::read_text(journal);
+    const size_t at = text.find("\"instruction\":\"");
+    ASSERT_NE(at, std::string::npos);
+    text.insert(at + 15, "EDITED ");
+    test::write_text(journal, text);
+  }
+  auto restart = caption(out, {"--restart"});
+  ASSERT_EQ(restart.exit_code, 0) << restart.err;
+  EXPECT_EQ(test::read_text(out), test::read_text(whole));
+}
+
 }  // namespace
 }  // namespace ec::train

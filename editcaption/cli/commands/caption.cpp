@@ -2,18 +2,25 @@
 // [--num-samples K] [--batch-size B] [--limit N] [--strict]`: writes the model's instruction for
 // every manifest record as JSONL {"id", "instruction"} ({"id", "sample", "instruction"}, K lines
 // per record, with --num-samples K > 1). The work is trainers/captioner.h's (docs/models.md).
+// Resumable: finished captions are journaled to <out>.partial after every batch
+// (trainers/caption_journal.h); the same command started again after an interruption generates
+// only what is missing and writes the same file; --restart discards the journal.
 // `editcaption caption --model PATH --source a.png --target b.png` prints the instruction of one pair.
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 
 #include "editcaption/cli/command.h"
 #include "editcaption/cli/commands/model_args.h"
+#include "editcaption/config/visitor.h"
 #include "editcaption/core/check.h"
 #include "editcaption/core/fs.h"
+#include "editcaption/core/hash.h"
 #include "editcaption/core/log.h"
+#include "trainers/caption_journal.h"
 
 namespace ec::cli {
 
@@ -27,7 +34,22 @@ struct CaptionArgs {
   std::string source, target;
   int64_t num_samples = 1;
   bool strict = false;
+  bool restart = false;
 };
+
+/// What must not change between an interrupted run and its resumption: the manifest's bytes, the
+/// model's weights and every setting that shapes an instruction (batch size does not).
+nlohmann::ordered_json journal_header(const CaptionArgs& a, const LoadedModel& m) {
+  nlohmann::ordered_json h;
+  h["editcaption"] = "caption journal";
+  h["version"] = 1;
+  h["manifest_sha256"] = sha256_file(a.manifest);
+  h["model_identity"] = m.source.identity;
+  h["settings_sha256"] = config::config_hash(config::to_json(m.config));
+  h["num_samples"] = a.num_samples;
+  h["limit"] = m.options.limit;
+  return h;
+}
 
 /// One pair: a one-record manifest beside copies of the two images (the manifest rules keep image
 /// paths inside the manifest's directory), captioned like any manifest.
@@ -66,12 +88,25 @@ int run_caption(const CaptionArgs& a) {
     return run_pair(a);
   }
   EC_USER_CHECK(!a.out.empty(), Usage, "caption --manifest needs --out");
+  EC_USER_CHECK(std::filesystem::is_regular_file(a.manifest), Input, "--manifest {}: no such file", a.manifest);
   LoadedModel m = load_model(a.model, a.config);
   m.options.num_samples = a.num_samples;
+  train::CaptionJournal journal(a.out + ".partial", journal_header(a, m), a.restart);
+  const size_t resumed = journal.done().size();
+  if (resumed > 0) log::info("caption: resuming, {} caption(s) already in {}", resumed, journal.path().string());
+  m.options.done = journal.done();
+  m.options.on_batch = [&journal](const std::vector<train::Caption>& batch) { journal.append(batch); };
+  m.options.fault = FaultPlan::from_env();
+  const auto start = std::chrono::steady_clock::now();
   train::CaptionResult r = train::caption_manifest(m.source, a.manifest, m.options);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_file_atomic(a.out, train::captions_jsonl(r, a.num_samples > 1));
-  std::cout << fmt::format("captioned {} of {} record(s) ({} instruction(s)) -> {}\n", r.records - static_cast<int64_t>(r.bad.size()),
-                           r.records, r.captions.size(), a.out);
+  journal.finish();
+  const size_t generated = r.captions.size() - resumed;
+  std::cout << fmt::format("captioned {} of {} record(s) ({} instruction(s), {} generated in {:.1f} s, {:.2f}/s{}) -> {}\n",
+                           r.records - static_cast<int64_t>(r.bad.size()), r.records, r.captions.size(), generated,
+                           seconds, seconds > 0 ? static_cast<double>(generated) / seconds : 0.0,
+                           resumed > 0 ? fmt::format(", {} resumed", resumed) : std::string(), a.out);
   if (!r.bad.empty()) {
     std::cout << fmt::format("skipped {} bad record(s) (listed above; first: {})\n", r.bad.size(),
                              r.bad.front().str(a.manifest));
@@ -94,6 +129,8 @@ void register_caption(CLI::App& app, Context& ctx) {
   cmd->add_option("--num-samples", a->num_samples, "Instructions per record (needs generation.do_sample=true)")
       ->capture_default_str();
   cmd->add_flag("--strict", a->strict, "Exit with code 3 when a record was skipped");
+  cmd->add_flag("--restart", a->restart,
+                "Discard the journal (<out>.partial) of an interrupted run instead of resuming from it");
   cmd->callback([&ctx, a] { ctx.action = [a] { return run_caption(*a); }; });
 }
 
