@@ -15,6 +15,8 @@
 #include "editcaption/core/log.h"
 #include "models/qwen_vl/build.h"
 #include "models/qwen_vl/lora.h"
+#include "models/qwen_vl/tp_shard.h"
+#include "trainers/checkpoint_model.h"
 
 namespace ec::train {
 namespace fs = std::filesystem;
@@ -22,13 +24,6 @@ namespace fs = std::filesystem;
 namespace {
 
 bool is_lora_name(const std::string& name) { return name.find("lora_") != std::string::npos; }
-
-std::map<std::string, at::Tensor> read_model_tensors(const ckpt::Checkpoint& c) {
-  io::SafetensorsFile file = c.tensors(0, "model");
-  std::map<std::string, at::Tensor> out;
-  for (const std::string& name : file.names()) out[name] = file.view(name);
-  return out;
-}
 
 }  // namespace
 
@@ -114,25 +109,22 @@ Policy build_policy(const ExperimentConfig& cfg, at::Device device, const dist::
   }
   if (auto dir = checkpoint_dir_of(init)) {
     ckpt::Checkpoint c(*dir);
-    const auto& files = c.manifest().files;
-    auto entry = files.find("rank_00000/model.safetensors");
-    EC_USER_CHECK(entry != files.end(), Checkpoint, "{}: the checkpoint holds no rank_00000/model.safetensors",
-                  dir->string());
-    EC_USER_CHECK(c.world_size() == 1 || c.json(0, "layout").value("tp", 1) == 1, Checkpoint,
-                  "{}: tensor-parallel checkpoints start a new stage only after `editcaption export --hf`",
-                  dir->string());
+    // Full tensors whatever tp wrote the checkpoint; this run's model takes its own part of them.
+    std::map<std::string, at::Tensor> tensors = read_checkpoint_model(c);
+    const std::string digest = checkpoint_model_digest(c);
     models::QwenVLConfig arch = cfg.model;
     arch.pretrained.clear();
     out.model = models::build_model(arch, bo);
-    std::map<std::string, at::Tensor> tensors = read_model_tensors(c);
     const bool stored_lora = std::any_of(tensors.begin(), tensors.end(), [](const auto& t) { return is_lora_name(t.first); });
     if (stored_lora) {
       // Fold the stored adapters into their base weights first: the new stage starts from the
-      // model the previous one trained.
+      // model the previous one trained. (LoRA runs are never tensor parallel: the full model.)
       models::QwenVLConfig stored = checkpoint_config(*dir).model;
       stored.pretrained.clear();
       stored.freeze = {};
-      nn::QwenVL tmp = models::build_model(stored, bo);
+      models::BuildOptions full = bo;
+      full.tp = nullptr;
+      nn::QwenVL tmp = models::build_model(stored, full);
       load_named_parameters(*tmp, tensors, dir->string());
       models::merge_lora(*tmp);
       tensors.clear();
@@ -140,9 +132,10 @@ Policy build_policy(const ExperimentConfig& cfg, at::Device device, const dist::
         if (!is_lora_name(item.key())) tensors[item.key()] = item.value().detach();
       }
     }
-    load_named_parameters(*out.model, tensors, (*dir / "rank_00000/model.safetensors").string(),
+    if (dist::tp_size(tp) > 1) tensors = models::tp_shard_all(tensors, dist::tp_rank(tp), dist::tp_size(tp));
+    load_named_parameters(*out.model, tensors, checkpoint_model_files(c),
                           [](const std::string& name) { return is_lora_name(name); });
-    out.identity = "ckpt:" + entry->second.sha256;
+    out.identity = "ckpt:" + digest;
     out.source = dir->string();
     return out;
   }

@@ -23,6 +23,7 @@
 #include "editcaption/dist/grad_sync.h"
 #include "editcaption/dist/mesh.h"
 #include "editcaption/dist/world.h"
+#include "models/qwen_vl/tp_shard.h"
 #include "trainers/dpo_objective.h"
 #include "trainers/init_weights.h"
 #include "trainers/optim/clip.h"
@@ -110,6 +111,7 @@ class TrainingRun {
   void resume(const ckpt::ResumeChoice& choice);
   void save(bool final_save);
   void zero_grads();
+  double clip_gradients();
   void log_step(const nlohmann::ordered_json& record);
 
   ExperimentConfig cfg_;
@@ -135,10 +137,6 @@ class TrainingRun {
 };
 
 void TrainingRun::setup() {
-  EC_USER_CHECK(world_.shape().tp == 1, Usage,
-                "dist.tp = {}: the trainers run data parallel only so far (tensor-parallel layers are in "
-                "editcaption/dist/tp.h; see docs/distributed.md)",
-                world_.shape().tp);
   if (cfg_.run.threads > 0) at::set_num_threads(cfg_.run.threads);
   if (cfg_.run.deterministic) at::globalContext().setDeterministicAlgorithms(true, false);
   resolved_ = config::to_json(cfg_);
@@ -214,10 +212,10 @@ void TrainingRun::resume(const ckpt::ResumeChoice& choice) {
     load_named_parameters(*policy_.model, tensors, f.path().string());
   }
   {
-    io::SafetensorsFile f = c.tensors(0, "optimizer");
+    io::SafetensorsFile f = c.tensors(world_.tp_rank(), "optimizer");
     optim::OptimizerState st;
     for (const std::string& n : f.names()) st.tensors[n] = f.view(n);
-    st.meta = c.json(0, "optimizer");
+    st.meta = c.json(world_.tp_rank(), "optimizer");
     optimizer_->load_state_dict(st);
   }
   const nlohmann::json trainer = c.json(0, "trainer");
@@ -236,17 +234,20 @@ void TrainingRun::save(bool final_save) {
   ckpt::RankState rs;
   // The full optimizer state is collective under ZeRO-1: every rank takes part, rank 0 writes it.
   optim::OptimizerState os = optimizer_->state_dict();
+  // The ranks of data-parallel index 0 (global ranks 0..tp-1) write the model and the optimizer
+  // state: with dist.tp > 1 each holds its tensor-parallel part (tp_shard.h), read back by the
+  // same tp rank on resume and joined by checkpoint_model.h for a new stage or an export.
   if (world_.dp_rank() == 0) {
     ckpt::TensorFile model;
     for (auto& item : policy_.model->named_parameters()) model.tensors.emplace_back(item.key(), item.value().detach());
     model.metadata = {{"format", "pt"}, {"family", config::enum_name(policy_.model->config().family)}};
     rs.tensors["model"] = std::move(model);
-  }
-  if (world_.rank() == 0) {
     ckpt::TensorFile opt;
     for (auto& [n, t] : os.tensors) opt.tensors.emplace_back(n, t);
     rs.tensors["optimizer"] = std::move(opt);
     rs.json["optimizer"] = os.meta;
+  }
+  if (world_.rank() == 0) {
     rs.json["config"] = resolved_;
     rs.json["layout"] = {{"dp", world_.shape().dp}, {"tp", world_.shape().tp}, {"world_size", world_.size()}};
     rs.json["trainer"] = {{"stage", stage_name(stage_)},           {"step", step_},
@@ -277,6 +278,21 @@ void TrainingRun::zero_grads() {
   for (auto& [n, p] : trainable_) {
     if (p.grad().defined()) p.mutable_grad().zero_();
   }
+}
+
+double TrainingRun::clip_gradients() {
+  // The norm of the whole model's gradient. Under tensor parallelism each rank holds a part of the
+  // sharded parameters and a full copy of the replicated ones (identical on every tp rank): the
+  // squares are summed over the tp group with the replicated ones counted on tp rank 0 only.
+  std::vector<dist::Group*> groups = optimizer_->grad_norm_groups();
+  optim::Optimizer::ParamFilter counted;
+  if (world_.shape().tp > 1) {
+    groups.push_back(world_.tp_group_ptr().get());
+    if (world_.tp_rank() != 0) counted = [](const std::string& name) { return models::tp_sharded(name); };
+  }
+  const double norm = optim::global_grad_norm(optimizer_->update_grads(counted), groups);
+  optim::scale_grads_for_clip(optimizer_->update_grads(), cfg_.optim.clip_grad_norm, norm);
+  return norm;
 }
 
 void TrainingRun::log_step(const nlohmann::ordered_json& r) {
@@ -328,8 +344,7 @@ StageResult TrainingRun::run() {
     if (faults_.hits("train.nan_grad", world_.rank(), step_ + 1)) trainable_.front().second.mutable_grad().fill_(NAN);
     nlohmann::ordered_json metrics = reduce_metrics(dp, sums);
     const double loss = metrics.value("loss", 0.0);
-    const double grad_norm =
-        optim::clip_grad_norm(optimizer_->update_grads(), cfg_.optim.clip_grad_norm, optimizer_->grad_norm_groups());
+    const double grad_norm = clip_gradients();
     const double lr = schedule_->at(step_);
     UpdateGuard::Decision d{};
     if (cfg_.train.guard.enabled) d = guard_.check(step_, loss, grad_norm);

@@ -2,6 +2,7 @@
 
 #include "editcaption/core/check.h"
 #include "editcaption/core/log.h"
+#include "editcaption/dist/mesh.h"
 #include "models/qwen_vl/hf_config.h"
 #include "models/qwen_vl/hf_weights.h"
 #include "models/qwen_vl/init.h"
@@ -25,12 +26,21 @@ QwenVLConfig resolve_config(const QwenVLConfig& config) {
 
 nn::QwenVL build_model(const QwenVLConfig& config, const BuildOptions& o) {
   const QwenVLConfig cfg = resolve_config(config);
+  const int tp = dist::tp_size(o.tp);
+  if (tp > 1) {
+    // Before anything is allocated: the split must be exact, and adapters have no sharded layout.
+    dist::check_tp_divides(tp, cfg.text.num_heads, cfg.text.num_kv_heads, cfg.text.intermediate_size,
+                           config::enum_name(cfg.family));
+    EC_USER_CHECK(cfg.lora.rank == 0, Usage,
+                  "dist.tp = {} with model.lora.rank = {}: LoRA adapters are not tensor parallel yet; train LoRA with "
+                  "dist.tp = 1 (data parallel) or set model.lora.rank = 0",
+                  tp, cfg.lora.rank);
+  }
   nn::QwenVLOptions opts(cfg);
   opts.tp = o.tp;
   nn::QwenVL model(opts);
   if (!cfg.pretrained.empty()) {
-    EC_USER_CHECK(dist::tp_size(o.tp) == 1, Usage, "loading pretrained weights into a tensor-parallel model is not supported yet");
-    load_hf_weights(*model, cfg.pretrained);
+    load_hf_weights(*model, cfg.pretrained);  // each rank keeps its part (tp_shard.h)
   } else {
     init_weights(*model, cfg.init_std, o.seed);
   }

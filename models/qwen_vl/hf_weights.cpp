@@ -1,6 +1,7 @@
 #include "models/qwen_vl/hf_weights.h"
 
 #include <ATen/ATen.h>
+#include <fmt/ranges.h>
 
 #include <map>
 #include <set>
@@ -8,9 +9,11 @@
 #include "editcaption/core/check.h"
 #include "editcaption/core/log.h"
 #include "editcaption/core/strings.h"
+#include "editcaption/dist/tp.h"
 #include "editcaption/io/safetensors_index.h"
 #include "models/nn/linear.h"
 #include "models/nn/shape.h"
+#include "models/qwen_vl/tp_shard.h"
 
 namespace ec::models {
 namespace {
@@ -65,6 +68,8 @@ void load_hf_weights(nn::QwenVLImpl& model, const std::filesystem::path& dir) {
   std::vector<std::string> unexpected, misshaped;
   std::set<std::string> seen;
   bool has_lm_head = false;
+  // A tensor-parallel model takes its rank's part of each full checkpoint tensor.
+  const int tp_size = dist::tp_size(model.options.tp), tp_rank = dist::tp_rank(model.options.tp);
   at::NoGradGuard no_grad;
   for (const auto& name : st.names()) {
     auto in = internal_name(name);
@@ -78,9 +83,13 @@ void load_hf_weights(nn::QwenVLImpl& model, const std::filesystem::path& dir) {
     at::Tensor& param = params[*in];
     at::Tensor value = st.view(name);
     if (is_patch_embed(*in) && value.dim() == 5) value = value.reshape({value.size(0), -1});
+    if (tp_size > 1 && value.sizes() == at::IntArrayRef(tp_full_shape(*in, param.sizes(), tp_size))) {
+      value = tp_shard(*in, value, tp_rank, tp_size);
+    }
     if (value.sizes() != param.sizes()) {
       misshaped.push_back(fmt::format("{} is {} in the checkpoint, the model needs {}", name, nn::shape_str(value),
-                                      nn::shape_str(param)));
+                                      tp_size > 1 ? fmt::format("[{}]", fmt::join(tp_full_shape(*in, param.sizes(), tp_size), ", "))
+                                                  : nn::shape_str(param)));
       continue;
     }
     param.copy_(value);
@@ -105,6 +114,8 @@ void load_hf_weights(nn::QwenVLImpl& model, const std::filesystem::path& dir) {
 }
 
 void save_hf_weights(nn::QwenVLImpl& model, const std::filesystem::path& dir, const SaveOptions& o) {
+  EC_CHECK(dist::tp_size(model.options.tp) == 1,
+           "save_hf_weights needs the full model: gather tensor-parallel parts first (tp_shard.h)");
   const HfLayout layout = o.layout.value_or(default_layout(model.config().family));
   // Active adapters are part of the model being saved: fold them into their layer's weight.
   std::map<std::string, at::Tensor> lora_delta;

@@ -41,8 +41,11 @@ LayerOutput TextAttentionImpl::forward(const at::Tensor& x, const RopeTables& ro
   at::Tensor k = k_proj(h).view({B, L, kv_heads, hd});
   at::Tensor v = v_proj(h).view({B, L, kv_heads, hd}).transpose(1, 2);
   if (q_norm) {
-    q = q_norm(q);
-    k = k_norm(k);
+    // q_norm / k_norm are replicated but each rank applies them to its own heads only: tp_copy on
+    // the weights sums their gradients over the group (every rank then holds the full gradient).
+    const double eps = options.config.rms_norm_eps;
+    q = rms_norm(q, dist::tp_copy(q_norm->weight, options.tp), eps);
+    k = rms_norm(k, dist::tp_copy(k_norm->weight, options.tp), eps);
   }
   at::Tensor cos = rope.cos.unsqueeze(1), sin = rope.sin.unsqueeze(1);  // [B, 1, L, hd]
   q = apply_rope(q.transpose(1, 2), cos, sin);

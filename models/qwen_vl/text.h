@@ -5,7 +5,9 @@
 //
 // Tensor parallelism (engineer `dist`): head counts and MLP width per rank come from the group
 // size; ec::dist::tp_copy / tp_reduce sit at the Megatron f/g points (before the column-parallel
-// q/k/v and gate/up projections, after the row-parallel o_proj and down_proj).
+// q/k/v and gate/up projections, after the row-parallel o_proj and down_proj). Qwen3's q_norm and
+// k_norm weights are replicated but see only local heads: their gradients are summed over the group
+// too. Which parameter is split how: tp_shard.h.
 #pragma once
 
 #include <torch/nn/cloneable.h>

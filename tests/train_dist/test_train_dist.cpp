@@ -5,49 +5,12 @@
 
 #include <csignal>
 
-#include "editcaption/io/safetensors.h"
 #include "tests/train/train_fixture.h"
+#include "tests/train_dist/train_runs.h"
 
 namespace ec::test {
 namespace {
 namespace fs = std::filesystem;
-
-CommandResult train(const TempDir& tmp, const std::string& command, const std::string& name, int nproc,
-                    std::vector<std::string> sets, std::vector<std::string> env = {}) {
-  const fs::path cfg = tmp / (name + ".yaml");
-  if (!fs::exists(cfg)) write_text(cfg, train_config_yaml(tmp / "runs", name, command == "dpo"));
-  std::vector<std::string> argv = {"/usr/bin/env"};
-  argv.insert(argv.end(), env.begin(), env.end());
-  argv.push_back(cli_path().string());
-  if (nproc > 1) {
-    for (const std::string& a : std::vector<std::string>{"launch", "--nproc-per-node", std::to_string(nproc),
-                                                           "--master-port", "0", "--"}) {
-      argv.push_back(a);
-    }
-    argv.push_back(cli_path().string());
-  }
-  argv.push_back(command);
-  argv.push_back(cfg.string());
-  for (const std::string& s : sets) {
-    argv.push_back("--set");
-    argv.push_back(s);
-  }
-  return run_command(argv);
-}
-
-fs::path final_model(const TempDir& tmp, const std::string& name, int64_t step) {
-  return tmp / "runs" / name / "checkpoints" / fmt::format("step_{:08d}", step) / "rank_00000" / "model.safetensors";
-}
-
-double max_abs_diff(const fs::path& a, const fs::path& b) {
-  io::SafetensorsFile fa(a), fb(b);
-  EXPECT_EQ(fa.names(), fb.names());
-  double worst = 0;
-  for (const std::string& n : fa.names()) {
-    worst = std::max(worst, (fa.view(n).to(at::kDouble) - fb.view(n).to(at::kDouble)).abs().max().item<double>());
-  }
-  return worst;
-}
 
 TEST(TrainDist, DataParallelTwoRanksEqualOneProcess) {
   TempDir tmp("ec-train-dist");

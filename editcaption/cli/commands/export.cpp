@@ -9,6 +9,7 @@
 #include "models/qwen_vl/build.h"
 #include "models/qwen_vl/export.h"
 #include "models/qwen_vl/lora.h"
+#include "trainers/checkpoint_model.h"
 #include "trainers/init_weights.h"
 
 namespace ec::cli {
@@ -28,17 +29,13 @@ void register_export(CLI::App& app, Context& ctx) {
       EC_USER_CHECK(dir.has_value(), Input, "{}: not a run directory or checkpoint (no manifest.json or latest)",
                     a->source);
       ckpt::Checkpoint c(*dir);
-      EC_USER_CHECK(!c.has_json(0, "layout") || c.json(0, "layout").value("tp", 1) == 1, Checkpoint,
-                    "{}: tensor-parallel checkpoints are not written by this version", dir->string());
       ExperimentConfig cfg = train::checkpoint_config(*dir);
       models::QwenVLConfig arch = cfg.model;
       arch.pretrained.clear();
       arch.freeze = {};
       nn::QwenVL model = models::build_model(arch, {});
-      io::SafetensorsFile f = c.tensors(0, "model");
-      std::map<std::string, at::Tensor> tensors;
-      for (const std::string& n : f.names()) tensors[n] = f.view(n);
-      train::load_named_parameters(*model, tensors, f.path().string());
+      // A tensor-parallel run saved one part per tp rank: joined here into the full tensors.
+      train::load_named_parameters(*model, train::read_checkpoint_model(c), train::checkpoint_model_files(c));
       if (models::has_lora(*model)) models::merge_lora(*model);
       models::ExportOptions eo;
       eo.dtype = models::to_scalar_type(config::parse_enum<models::ParamDtype>(a->dtype, "--dtype"));
