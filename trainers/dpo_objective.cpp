@@ -58,7 +58,7 @@ struct DpoObjective::PairLosses {
 };
 
 DpoObjective::DpoObjective(const StageContext& ctx, ckpt::Coordinator& comm)
-    : ctx_(ctx), dpo_(ctx.cfg->dpo), logprob_(logprob_options(*ctx.cfg)) {
+    : ctx_(ctx), dpo_(ctx.cfg->dpo), logprob_(logprob_options(*ctx.cfg, ctx.policy->vocab_shard())) {
   const ExperimentConfig& cfg = *ctx.cfg;
   const models::QwenVLConfig& model = ctx.policy->config();
   collate_ = collate_options(cfg, *ctx.tokenizer, model);

@@ -26,7 +26,8 @@ class SftMicro final : public MicroBatch {
 
 }  // namespace
 
-SftObjective::SftObjective(const StageContext& ctx) : ctx_(ctx), logprob_(logprob_options(*ctx.cfg)) {
+SftObjective::SftObjective(const StageContext& ctx)
+    : ctx_(ctx), logprob_(logprob_options(*ctx.cfg, ctx.policy->vocab_shard())) {
   const ExperimentConfig& cfg = *ctx.cfg;
   const models::QwenVLConfig& model = ctx.policy->config();
   collate_ = collate_options(cfg, *ctx.tokenizer, model);

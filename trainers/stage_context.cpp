@@ -24,8 +24,10 @@ data::CollateOptions collate_options(const ExperimentConfig& cfg, const data::To
   return o;
 }
 
-kernels::LogprobOptions logprob_options(const ExperimentConfig& cfg) {
-  return cfg.kernels.logprob_options(cfg.run.deterministic);
+kernels::LogprobOptions logprob_options(const ExperimentConfig& cfg, std::shared_ptr<const kernels::VocabShard> shard) {
+  kernels::LogprobOptions o = cfg.kernels.logprob_options(cfg.run.deterministic);
+  o.shard = std::move(shard);
+  return o;
 }
 
 data::Sampler make_sampler(const StageContext& ctx, const data::EditDataset& train) {

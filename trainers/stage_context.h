@@ -29,7 +29,11 @@ struct StageContext {
 data::DatasetOptions dataset_options(const ExperimentConfig& cfg, const models::QwenVLConfig& model);
 data::CollateOptions collate_options(const ExperimentConfig& cfg, const data::Tokenizer& tokenizer,
                                      const models::QwenVLConfig& model);
-kernels::LogprobOptions logprob_options(const ExperimentConfig& cfg);
+/// The fused kernels' options from the `kernels:` section; `shard`: the policy's vocab-parallel
+/// layout (QwenVLImpl::vocab_shard(), null at tp = 1), so that under tensor parallelism every rank
+/// gets the full per-token log-probs and the hidden-state gradient (no tp_copy before the loss).
+kernels::LogprobOptions logprob_options(const ExperimentConfig& cfg,
+                                        std::shared_ptr<const kernels::VocabShard> shard = nullptr);
 
 /// This rank's sampler over the training set (with bucketing lengths when configured).
 data::Sampler make_sampler(const StageContext& ctx, const data::EditDataset& train);
@@ -53,8 +57,9 @@ class AutocastScope {
   at::ScalarType prev_dtype_ = at::kBFloat16;
 };
 
-/// The LM head weight in the dtype of `hidden` (autocast produces bf16 hidden states over fp32
-/// weights; the fused kernel takes one dtype). The cast is differentiable.
+/// The LM head weight (this rank's vocabulary rows under tensor parallelism) in the dtype of
+/// `hidden` (autocast produces bf16 hidden states over fp32 weights; the fused kernel takes one
+/// dtype). The cast is differentiable.
 at::Tensor head_weight_for(nn::QwenVLImpl& model, const at::Tensor& hidden);
 
 }  // namespace ec::train

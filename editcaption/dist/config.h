@@ -33,7 +33,8 @@ struct DistConfig {
   template <class V>
   void visit(V& v) {
     v("dp", dp, "Data-parallel size (0: world size / tp). dp * tp must equal the world size.", config::at_least(0));
-    v("tp", tp, "Tensor-parallel size (Megatron style); must divide attention heads, KV heads and MLP width.",
+    v("tp", tp,
+      "Tensor-parallel size (Megatron style); must divide attention heads, KV heads, MLP width and vocabulary size.",
       config::at_least(1));
     v("backend", backend, "Collective backend: nccl on CUDA devices, gloo on CPU; auto picks nccl when a GPU is visible.");
     v("timeout_s", timeout_s, "Seconds a collective may wait for the other ranks before the job stops with exit code 7.",

@@ -8,6 +8,7 @@
 #include "models/qwen_vl/init.h"
 #include "models/qwen_vl/lora.h"
 #include "models/qwen_vl/param_count.h"
+#include "models/qwen_vl/tp_shard.h"
 
 namespace ec::models {
 
@@ -31,6 +32,7 @@ nn::QwenVL build_model(const QwenVLConfig& config, const BuildOptions& o) {
     // Before anything is allocated: the split must be exact, and adapters have no sharded layout.
     dist::check_tp_divides(tp, cfg.text.num_heads, cfg.text.num_kv_heads, cfg.text.intermediate_size,
                            config::enum_name(cfg.family));
+    check_tp_vocab(cfg.text.vocab_size, tp);  // the vocab-parallel embedding and LM head (tp_shard.h)
     EC_USER_CHECK(cfg.lora.rank == 0, Usage,
                   "dist.tp = {} with model.lora.rank = {}: LoRA adapters are not tensor parallel yet; train LoRA with "
                   "dist.tp = 1 (data parallel) or set model.lora.rank = 0",

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 
 #include "editcaption/core/check.h"
+#include "editcaption/dist/group.h"
+#include "editcaption/dist/tp_group.h"
 #include "models/nn/shape.h"
 #include "models/qwen_vl/positions.h"
 
@@ -35,8 +37,31 @@ void QwenVLImpl::reset() {
   to.activation_checkpointing = c.activation_checkpointing;
   to.tp = options.tp;
   language_model = register_module("language_model", TextDecoder(to));
+  // Vocab-parallel under tensor parallelism: the untied head holds the same rows as the embedding.
+  const dist::ShardRange vocab = to.vocab_range();
   if (!c.tie_word_embeddings) {
-    lm_head = register_module("lm_head", Linear(LinearOptions(c.text.hidden_size, c.text.vocab_size, false)));
+    lm_head = register_module("lm_head", Linear(LinearOptions(c.text.hidden_size, vocab.size(), false)));
+  }
+  vocab_shard_.reset();
+  if (dist::tp_size(options.tp) > 1) {
+    const dist::TpGroup* tp = options.tp;
+    auto shard = std::make_shared<kernels::VocabShard>();
+    shard->rank = tp->rank();
+    shard->size = tp->size();
+    shard->vocab_start = vocab.begin;
+    shard->vocab_size = c.text.vocab_size;
+    // The kernels' split rule and tp_shard.h's agree for the even splits tp_vocab_range allows.
+    EC_CHECK(kernels::vocab_shard_range(c.text.vocab_size, shard->rank, shard->size) ==
+                 std::make_pair(vocab.begin, vocab.end),
+             "vocab shard rules disagree for a vocabulary of {} over {} ranks", c.text.vocab_size, shard->size);
+    // Through the group (not its raw backend): its timeout, liveness diagnosis and collective count.
+    shard->all_reduce = [tp](at::Tensor& t, kernels::ShardReduce op) {
+      const dist::ReduceOp r = op == kernels::ShardReduce::Sum   ? dist::ReduceOp::Sum
+                               : op == kernels::ShardReduce::Max ? dist::ReduceOp::Max
+                                                                 : dist::ReduceOp::Min;
+      tp->group().all_reduce(t, r, dist::WaitMode::Stream);
+    };
+    vocab_shard_ = std::move(shard);
   }
 }
 
@@ -55,7 +80,7 @@ QwenVLImpl::Embedded QwenVLImpl::embed(const at::Tensor& input_ids, const at::Te
                   "input_ids must lie in [0, {}), got [{}, {}]", vocab, ids.min().item<int64_t>(), ids.max().item<int64_t>());
   }
   Embedded e;
-  e.embeds = language_model->embed_tokens->forward(ids);
+  e.embeds = language_model->embed(ids);  // vocab-parallel under tp: summed over the group
   at::Tensor is_image = ids.flatten() == options.config.image_token_id;
   const int64_t n_tokens = is_image.sum().item<int64_t>();
   if (!pixel_values.defined()) {
@@ -78,7 +103,14 @@ at::Tensor QwenVLImpl::lm_head_weight() const {
 }
 
 at::Tensor QwenVLImpl::logits(const at::Tensor& hidden) {
-  return lm_head ? lm_head->forward(hidden) : at::linear(hidden, language_model->embed_tokens->weight);
+  if (dist::tp_size(options.tp) == 1) {
+    return lm_head ? lm_head->forward(hidden) : at::linear(hidden, language_model->embed_tokens->weight);
+  }
+  // Column-parallel over the vocabulary with the output gathered: every rank gets the full logits;
+  // tp_copy sums the partial hidden-state gradients of the ranks' slices.
+  at::Tensor h = dist::tp_copy(hidden, options.tp);
+  at::Tensor local = lm_head ? lm_head->forward(h) : at::linear(h, language_model->embed_tokens->weight);
+  return dist::tp_gather_last(local, options.tp);
 }
 
 ForwardOutput QwenVLImpl::finish(const at::Tensor& hidden, const ForwardOptions& o) {

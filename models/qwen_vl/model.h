@@ -12,15 +12,22 @@
 //   prefill / decode_step            incremental decoding with a KvCache (generation).
 //
 // Every mode can return the final-norm hidden states (so a loss can project only the positions it
-// needs, e.g. through a fused kernel with lm_head_weight()) and/or the full logits.
+// needs, e.g. through a fused kernel with lm_head_weight() and vocab_shard()) and/or the full logits.
+//
+// Tensor parallelism (QwenVLOptions::tp): the embedding and the LM head are vocab-parallel. Each
+// rank holds the rows of its token ids (tp_shard.h); lm_head_weight() is this rank's rows and a
+// fused loss must be given vocab_shard(); logits() all-gathers the ranks' vocabulary slices, so
+// every mode still returns the full [..., vocab] logits on every rank.
 #pragma once
 
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
+#include <memory>
 #include <vector>
 
 #include "editcaption/data/batch.h"
+#include "kernels/vocab_parallel.h"
 #include "models/nn/linear.h"
 #include "models/qwen_vl/config.h"
 #include "models/qwen_vl/kv_cache.h"
@@ -88,10 +95,16 @@ class QwenVLImpl : public torch::nn::Cloneable<QwenVLImpl> {
 
   /// The vision tower's merged features for pixel_values / grid_thw (and DeepStack features).
   VisionOutput encode_images(const at::Tensor& pixel_values, const at::Tensor& grid_thw);
-  /// Projects hidden states [..., d] to logits [..., vocab].
+  /// Projects hidden states [..., d] to logits [..., vocab] (the full vocabulary: with a
+  /// tensor-parallel group the ranks' slices are all-gathered).
   at::Tensor logits(const at::Tensor& hidden);
-  /// [vocab, d]: the LM head's weight, or the embedding matrix when tied.
+  /// [vocab, d]: the LM head's weight, or the embedding matrix when tied. With a tensor-parallel
+  /// group only this rank's rows [vocab / tp, d] (token ids vocab_shard()->vocab_start onwards).
   at::Tensor lm_head_weight() const;
+  /// The vocab-parallel layout of lm_head_weight() for the fused losses
+  /// (kernels::LogprobOptions::shard), all-reducing over the tensor-parallel group; null without
+  /// one (tp = 1).
+  std::shared_ptr<const kernels::VocabShard> vocab_shard() const { return vocab_shard_; }
 
   const models::QwenVLConfig& config() const { return options.config; }
 
@@ -109,6 +122,7 @@ class QwenVLImpl : public torch::nn::Cloneable<QwenVLImpl> {
   Embedded embed(const at::Tensor& input_ids, const at::Tensor& pixel_values, const at::Tensor& grid_thw,
                  const VisionOutput* vision = nullptr);
   ForwardOutput finish(const at::Tensor& hidden, const ForwardOptions& options);
+  std::shared_ptr<const kernels::VocabShard> vocab_shard_;
 };
 TORCH_MODULE(QwenVL);
 

@@ -100,12 +100,21 @@ TextDecoderImpl::TextDecoderImpl(TextDecoderOptions o) : options(std::move(o)) {
 
 void TextDecoderImpl::reset() {
   const auto& c = options.config;
-  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
+  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(options.vocab_range().size(), c.hidden_size));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_layers; ++i) layers->push_back(DecoderLayer(options));
   norm = register_module("norm", Norm(NormOptions(c.hidden_size, NormKind::RMSNorm, c.rms_norm_eps)));
   inv_freq = rope_inv_freq(c.resolved_head_dim(), c.rope_theta);
   slot_axes = mrope_slot_axes(c.mrope_section, c.mrope_interleaved);
+}
+
+at::Tensor TextDecoderImpl::embed(const at::Tensor& ids) {
+  if (dist::tp_size(options.tp) == 1) return embed_tokens->forward(ids);
+  const dist::ShardRange r = options.vocab_range();
+  at::Tensor outside = ids.lt(r.begin).logical_or(ids.ge(r.end));
+  at::Tensor local = (ids - r.begin).masked_fill(outside, 0);
+  at::Tensor partial = embed_tokens->forward(local).masked_fill(outside.unsqueeze(-1), 0);
+  return dist::tp_reduce(partial, options.tp);
 }
 
 LayerOutput TextDecoderImpl::run_layer(int64_t i, const at::Tensor& x, const RopeTables& rope, const AttentionMask& mask,

@@ -7,7 +7,9 @@
 // size; ec::dist::tp_copy / tp_reduce sit at the Megatron f/g points (before the column-parallel
 // q/k/v and gate/up projections, after the row-parallel o_proj and down_proj). Qwen3's q_norm and
 // k_norm weights are replicated but see only local heads: their gradients are summed over the group
-// too. Which parameter is split how: tp_shard.h.
+// too. The token embedding is vocab-parallel: each rank holds the rows of its token ids
+// (tp_vocab_range), looks up the ids it owns (zeros elsewhere) and tp_reduce sums the ranks'
+// partial embeddings. Which parameter is split how: tp_shard.h.
 #pragma once
 
 #include <torch/nn/cloneable.h>
@@ -25,6 +27,7 @@
 #include "models/nn/norm.h"
 #include "models/nn/rotary.h"
 #include "models/qwen_vl/config.h"
+#include "models/qwen_vl/tp_shard.h"
 
 namespace ec::nn {
 
@@ -40,6 +43,10 @@ struct TextDecoderOptions {
   int64_t local_heads() const { return config.num_heads / dist::tp_size(tp); }
   int64_t local_kv_heads() const { return config.num_kv_heads / dist::tp_size(tp); }
   int64_t local_intermediate() const { return config.intermediate_size / dist::tp_size(tp); }
+  /// The token ids whose embedding (and LM-head) rows this rank holds: [0, vocab) without a group.
+  dist::ShardRange vocab_range() const {
+    return models::tp_vocab_range(config.vocab_size, dist::tp_rank(tp), dist::tp_size(tp));
+  }
 };
 
 /// One layer's keys and values for the tokens of this pass: [B, Hkv, L, head_dim], after k_norm
@@ -114,6 +121,9 @@ class TextDecoderImpl : public torch::nn::Cloneable<TextDecoderImpl> {
   void reset() override;
   /// Final-norm hidden states [B, L, d].
   at::Tensor forward(const DecoderRun& run);
+  /// Token embeddings [..., d] of global ids [...] in [0, vocab). With a tensor-parallel group:
+  /// this rank's rows for the ids it holds, zeros for the others, summed over the group.
+  at::Tensor embed(const at::Tensor& ids);
 
   TextDecoderOptions options;
   torch::nn::Embedding embed_tokens{nullptr};

@@ -18,8 +18,10 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }  // namespace
 
 TpSplit tp_split(const std::string& name) {
-  // Only the text decoder's layers are tensor parallel; the vision tower has layers of the same
-  // names (mlp.up_proj, ...) but runs replicated.
+  // Vocab-parallel: the embedding and the untied LM head hold their rank's token ids' rows.
+  if (name == "language_model.embed_tokens.weight" || name == "lm_head.weight") return TpSplit::Rows;
+  // Otherwise only the text decoder's layers are tensor parallel; the vision tower has layers of
+  // the same names (mlp.up_proj, ...) but runs replicated.
   if (!starts_with(name, "language_model.layers.")) return TpSplit::Replicated;
   EC_CHECK(name.find("lora_") == std::string::npos, "tp_split: LoRA tensor '{}' has no tensor-parallel layout", name);
   for (const char* col : {".self_attn.q_proj.", ".self_attn.k_proj.", ".self_attn.v_proj.", ".mlp.gate_proj.",
@@ -31,6 +33,19 @@ TpSplit tp_split(const std::string& name) {
     if (ends_with(name, row)) return TpSplit::Cols;
   }
   return TpSplit::Replicated;
+}
+
+dist::ShardRange tp_vocab_range(int64_t vocab_size, int rank, int size) {
+  check_tp_vocab(vocab_size, size);
+  return dist::shard_range(vocab_size, rank, size);
+}
+
+void check_tp_vocab(int64_t vocab_size, int tp) {
+  EC_USER_CHECK(tp >= 1 && vocab_size % tp == 0, Usage,
+                "dist.tp = {} cannot split the vocabulary: model.text.vocab_size = {} is not divisible by {} (the "
+                "token embedding and the LM head are split by rows over the tensor-parallel ranks; pad the "
+                "vocabulary to a multiple of {} or choose a dist.tp that divides it)",
+                tp, vocab_size, tp, tp);
 }
 
 at::Tensor tp_shard(const std::string& name, const at::Tensor& full, int rank, int size) {

@@ -5,17 +5,24 @@
 //
 //   decoder q_proj, k_proj, v_proj (weight, bias), gate_proj, up_proj   rows    (column-parallel)
 //   decoder o_proj, down_proj (weight)                                   columns (row-parallel)
-//   everything else (embedding, LM head, norms incl. q_norm/k_norm, vision tower)   replicated
+//   token embedding, untied LM head (weight)                             rows    (vocab-parallel)
+//   everything else (norms incl. q_norm/k_norm, vision tower and merger) replicated
 //
 // Rank r holds rows (or columns) [r n / N, (r + 1) n / N): heads split in order, so local query
-// heads and local KV heads keep the grouped-query pairing of the full model.
+// heads and local KV heads keep the grouped-query pairing of the full model, and the embedding /
+// LM head rows are the token ids [r V / N, (r + 1) V / N) (tp_vocab_range; the vocabulary must
+// divide evenly, check_tp_vocab). A tied LM head is the split embedding matrix.
 #pragma once
 
 #include <ATen/Tensor.h>
 
+#include <cstdint>
+
 #include <map>
 #include <string>
 #include <vector>
+
+#include "editcaption/dist/tp.h"
 
 namespace ec::models {
 
@@ -25,6 +32,15 @@ enum class TpSplit { Replicated, Rows, Cols };
 /// LoRA adapter tensors are not covered (LoRA with dist.tp > 1 is refused when the model is built).
 TpSplit tp_split(const std::string& name);
 inline bool tp_sharded(const std::string& name) { return tp_split(name) != TpSplit::Replicated; }
+
+/// The token ids [begin, end) whose embedding / LM-head rows rank `rank` of `size` holds: the
+/// rows tp_shard keeps, and (for an even split) kernels::vocab_shard_range. `vocab_size` must be
+/// divisible by `size` (check_tp_vocab).
+dist::ShardRange tp_vocab_range(int64_t vocab_size, int rank, int size);
+
+/// Refuses (UserError, Usage: exit code 2) a vocabulary that does not split evenly over `tp`
+/// ranks, naming model.text.vocab_size and dist.tp. Call it before allocating the model.
+void check_tp_vocab(int64_t vocab_size, int tp);
 
 /// Rank `rank`'s part of the full tensor `full` of parameter `name` (a contiguous copy for sharded
 /// parameters, `full` itself when replicated or size is 1).

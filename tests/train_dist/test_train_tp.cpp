@@ -1,10 +1,16 @@
 // Tensor parallelism in the trainers (Gloo, CPU): the tiny Qwen3-VL fixture model (4 heads, 2 KV
 // heads, MLP 128, q_norm/k_norm, tied embedding) trained with dist.tp = 2, alone or as dp 2 x tp 2
 // with ZeRO-1, ends where one process ends: the same losses and gradient norms at every step and
-// the same parameters once the per-rank parts are joined. Also: DPO (live and cached reference,
-// from a tensor-parallel SFT checkpoint), exact resume, `export --hf` joining the parts, and the
-// refusal of LoRA.
+// the same parameters once the per-rank parts are joined. The embedding and the LM head are
+// vocab-parallel (each rank holds half of the 512 rows; the fused losses combine the ranks'
+// partial log-sum-exps), validation during training included; an untied head is split the same
+// way. Also: DPO (live and cached reference, from a tensor-parallel SFT checkpoint), exact resume,
+// `export --hf` joining the parts, and the refusal of LoRA and of a vocabulary that does not split.
 #include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "editcaption/ckpt/checkpoint.h"
 #include "editcaption/io/safetensors.h"
@@ -37,8 +43,35 @@ void expect_same_steps(const TempDir& tmp, const std::string& a, const std::stri
   }
 }
 
-// The parts really are parts: a sharded tensor on rank 1 differs from rank 0's and is half as wide.
-void expect_sharded(const TempDir& tmp, const std::string& name, int64_t step) {
+// The validation records (val/...) of a run's metrics.jsonl, in order.
+std::vector<nlohmann::json> val_records(const TempDir& tmp, const std::string& name) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(tmp / "runs" / name / "metrics.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("val/loss")) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+void expect_same_validation(const TempDir& tmp, const std::string& a, const std::string& b, size_t evals,
+                            const std::vector<std::string>& keys) {
+  const auto va = val_records(tmp, a), vb = val_records(tmp, b);
+  ASSERT_EQ(va.size(), evals);
+  ASSERT_EQ(vb.size(), evals);
+  for (size_t i = 0; i < evals; ++i) {
+    EXPECT_EQ(va[i]["step"], vb[i]["step"]);
+    for (const std::string& k : keys) {
+      ASSERT_TRUE(va[i].contains(k) && vb[i].contains(k)) << k;
+      EXPECT_NEAR(va[i][k].get<double>(), vb[i][k].get<double>(), kTol) << k << " at evaluation " << i;
+    }
+  }
+}
+
+// The parts really are parts: a sharded tensor on rank 1 differs from rank 0's and is half as wide
+// (the vocab-parallel embedding / LM head: half of the 512 vocabulary rows each).
+void expect_sharded(const TempDir& tmp, const std::string& name, int64_t step, bool tied = true) {
   io::SafetensorsFile r0(checkpoint_at(tmp, name, step) / "rank_00000/model.safetensors");
   io::SafetensorsFile r1(checkpoint_at(tmp, name, step) / "rank_00001/model.safetensors");
   const std::string q = "language_model.layers.0.self_attn.q_proj.weight";
@@ -46,13 +79,23 @@ void expect_sharded(const TempDir& tmp, const std::string& name, int64_t step) {
   EXPECT_EQ(r0.view(q).size(0), 4 * 32 / 2);
   EXPECT_EQ(r0.view(down).size(1), 128 / 2);
   EXPECT_FALSE(r0.view(q).equal(r1.view(q)));
+  std::vector<std::string> vocab = {"language_model.embed_tokens.weight"};
+  if (!tied) vocab.push_back("lm_head.weight");
+  for (const std::string& n : vocab) {
+    for (const io::SafetensorsFile* f : {&r0, &r1}) EXPECT_EQ(f->view(n).sizes(), at::IntArrayRef({512 / 2, 64})) << n;
+    EXPECT_FALSE(r0.view(n).equal(r1.view(n))) << n;
+  }
+  EXPECT_EQ(r0.contains("lm_head.weight"), !tied);
   const std::string norm = "language_model.layers.0.self_attn.q_norm.weight";
   EXPECT_TRUE(r0.view(norm).equal(r1.view(norm)));  // replicated parameters stay identical
 }
 
+// With validation during training (steps 2, 4 and the last): loss and token accuracy (the
+// kernel's argmax, combined over the ranks' vocabulary halves) equal one process's.
 TEST(TrainTp, TwoWayTensorParallelSftEqualsOneProcess) {
   TempDir tmp("ec-train-tp");
-  const std::vector<std::string> sets = {"train.max_steps=5", kEps};
+  const std::vector<std::string> sets = {"train.max_steps=5", kEps, "train.eval_every=2",
+                                         "data.val=" + (train_fixture().synth / "val.jsonl").string()};
   CommandResult one = train(tmp, "sft", "one", 1, sets);
   ASSERT_EQ(one.exit_code, 0) << one.err;
   auto tp = sets;
@@ -60,8 +103,34 @@ TEST(TrainTp, TwoWayTensorParallelSftEqualsOneProcess) {
   CommandResult two = train(tmp, "sft", "tp2", 2, tp);
   ASSERT_EQ(two.exit_code, 0) << two.err;
   expect_same_steps(tmp, "one", "tp2", 5);
+  for (const char* key : {"accuracy"}) {
+    const std::vector<double> a = step_values(tmp, "one", key), b = step_values(tmp, "tp2", key);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], kTol) << key << " at step " << i + 1;
+  }
+  expect_same_validation(tmp, "one", "tp2", 3, {"val/loss", "val/accuracy"});
   expect_sharded(tmp, "tp2", 5);
   EXPECT_LT(max_abs_diff(full_model(tmp, "one", 5), full_model(tmp, "tp2", 5)), kTol);
+}
+
+// An untied LM head is split by rows like the embedding (its own vocab-parallel weight).
+TEST(TrainTp, UntiedHeadTensorParallelSftEqualsOneProcess) {
+  TempDir tmp("ec-train-tp");
+  const std::vector<std::string> sets = {"train.max_steps=3", kEps, "model.tie_word_embeddings=false",
+                                         "data.val=" + (train_fixture().synth / "val.jsonl").string()};
+  CommandResult one = train(tmp, "sft", "one", 1, sets);
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  auto tp = sets;
+  tp.push_back("dist.tp=2");
+  CommandResult two = train(tmp, "sft", "tp2", 2, tp);
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  expect_same_steps(tmp, "one", "tp2", 3);
+  expect_same_validation(tmp, "one", "tp2", 1, {"val/loss", "val/accuracy"});
+  expect_sharded(tmp, "tp2", 3, /*tied=*/false);
+  const auto a = full_model(tmp, "one", 3), b = full_model(tmp, "tp2", 3);
+  ASSERT_TRUE(b.count("lm_head.weight"));
+  EXPECT_EQ(b.at("lm_head.weight").size(0), 512);
+  EXPECT_LT(max_abs_diff(a, b), kTol);
 }
 
 TEST(TrainTp, DataTimesTensorParallelWithZero1EqualsOneProcess) {
@@ -105,7 +174,8 @@ TEST(TrainTp, DpoFromATensorParallelCheckpointEqualsOneProcess) {
 
 TEST(TrainTp, DpoWithCachedReferenceEqualsOneProcess) {
   TempDir tmp("ec-train-tp");
-  const std::vector<std::string> sets = {"train.max_steps=3", "dpo.reference=cached", kEps};
+  const std::vector<std::string> sets = {"train.max_steps=3", "dpo.reference=cached", kEps,
+                                         "data.val=" + (train_fixture().synth / "dpo_val.jsonl").string()};
   CommandResult one = train(tmp, "dpo", "one", 1, sets);
   ASSERT_EQ(one.exit_code, 0) << one.err;
   auto tp = sets;
@@ -113,6 +183,7 @@ TEST(TrainTp, DpoWithCachedReferenceEqualsOneProcess) {
   CommandResult two = train(tmp, "dpo", "tp2", 2, tp);
   ASSERT_EQ(two.exit_code, 0) << two.err;
   expect_same_steps(tmp, "one", "tp2", 3);
+  expect_same_validation(tmp, "one", "tp2", 1, {"val/loss", "val/rewards/margins", "val/logps/chosen"});
   EXPECT_LT(max_abs_diff(full_model(tmp, "one", 3), full_model(tmp, "tp2", 3)), kTol);
 }
 
@@ -164,6 +235,16 @@ TEST(TrainTp, LoraWithTensorParallelismIsRefused) {
   CommandResult r = train(tmp, "sft", "lora", 2, {"train.max_steps=1", "dist.tp=2", "model.lora.rank=4"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("dist.tp = 2 with model.lora.rank = 4"), std::string::npos) << r.err;
+}
+
+// The embedding and the LM head split by rows: a vocabulary that does not divide by dist.tp is
+// refused before the model is allocated, naming both keys.
+TEST(TrainTp, VocabularyNotDivisibleByTpIsRefused) {
+  TempDir tmp("ec-train-tp");
+  CommandResult r = train(tmp, "sft", "odd", 2, {"train.max_steps=1", "dist.tp=2", "model.text.vocab_size=511"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("dist.tp = 2 cannot split the vocabulary: model.text.vocab_size = 511"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace
