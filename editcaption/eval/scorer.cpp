@@ -42,6 +42,10 @@ SampleScore StructuredScorer::score(const GroundTruth& gt, const ParsedInstructi
   for (const auto& d : s.defects) {
     s.orientation_error = s.orientation_error || d.type == ErrorType::Orientation;
     s.viewpoint_error = s.viewpoint_error || d.type == ErrorType::Viewpoint;
+    // A reversed value that is not spatial (warmer for cooler, darker for brighter) is a wrong
+    // attribute value too; the spatial reversals are orientation errors.
+    s.attribute_error = s.attribute_error ||
+                        (d.type == ErrorType::Attribute && d.rule == finding_name(FindingKind::DirectionReversed));
   }
   for (const auto& f : a.findings) {
     s.attribute_error = s.attribute_error || f.kind == FindingKind::AttributeWrong;

@@ -204,6 +204,19 @@ TEST_F(Rules, Row2AttributeErrors) {
   EXPECT_TRUE(has(desc, ErrorType::Attribute, Severity::P0, 2)) << dump(desc);
 }
 
+TEST_F(Rules, ReversedToneIsAWrongAttributeValue) {
+  const char* tone = R"({"primary": [{"action": "tone", "object": {"noun": "image"}, "direction": "warmer"}]})";
+  SampleScore s = score(tone, "Make the image cooler.");
+  EXPECT_TRUE(has(s, ErrorType::Attribute, Severity::P0, 2)) << dump(s);
+  EXPECT_TRUE(s.attribute_error);
+  EXPECT_FALSE(s.orientation_error);
+  // A reversed zoom is spatial: an orientation error, not an attribute one.
+  SampleScore zoom = score(kZoom, "Zoom the camera out.");
+  EXPECT_TRUE(zoom.orientation_error) << dump(zoom);
+  EXPECT_FALSE(zoom.attribute_error);
+  EXPECT_FALSE(score(tone, "Make the image warmer.").attribute_error);
+}
+
 TEST_F(Rules, Row2WrongSubject) {
   SampleScore s = score(kMove, "Move the large light green square left, from the top right to the top center.");
   EXPECT_EQ(s.verdict, Verdict::P0);

@@ -153,6 +153,31 @@ TEST(Synth, ManifestsImagesAndHeldOutCombinations) {
   for (const auto& k : keys["train"]) EXPECT_FALSE(heldout.count(k)) << k;
 }
 
+TEST(Synth, WithoutAHoldOutTheTestSplitIsDrawnLikeTrain) {
+  test::TempDir dir;
+  SynthConfig cfg = small_config();
+  cfg.holdout_fraction = 0;
+  cfg.train = 120;
+  cfg.test = 60;
+  SynthResult r = generate_dataset(cfg, dir.path());
+  EXPECT_TRUE(r.summary["heldout_combinations"].empty());
+  std::set<std::string> train, test;
+  std::set<std::string> train_ids;
+  for (const auto& rec : read_jsonl(dir.path() / "train.jsonl")) {
+    train.insert(combination(rec));
+    train_ids.insert(rec["id"]);
+  }
+  for (const auto& rec : read_jsonl(dir.path() / "test.jsonl")) {
+    test.insert(combination(rec));
+    EXPECT_FALSE(train_ids.count(rec["id"]));
+  }
+  EXPECT_EQ(static_cast<int64_t>(read_jsonl(dir.path() / "test.jsonl").size()), cfg.test);
+  // Same distribution: many test combinations also occur in training (none would with a hold-out).
+  int shared = 0;
+  for (const auto& k : test) shared += train.count(k) > 0;
+  EXPECT_GT(shared, 0);
+}
+
 TEST(Synth, DpoNegativesCarryExactlyTheirLabelledFailure) {
   test::TempDir dir;
   SynthConfig cfg = small_config();

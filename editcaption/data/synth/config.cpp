@@ -59,9 +59,6 @@ void SynthConfig::validate(config::Validation& v) const {
   }
   double failure_total = 0;
   for (const auto& [name, weight] : fweights) failure_total += std::max(0.0, weight);
-  if (test > 0 && holdout_fraction <= 0) {
-    v.error("holdout_fraction", "must be > 0 when test > 0: the test split consists of held-out combinations");
-  }
   if (negatives_per_sample > 0 && failure_total <= 0) v.error("failures", "needs a positive weight");
 }
 

@@ -73,7 +73,8 @@ struct SynthConfig {
       "Probability that a color edit also changes the pattern (two primary changes).", config::range(0.0, 1.0));
     v("sign_prob", sign_prob, "Probability that a scene has a text sign (always for text edits).", config::range(0.0, 1.0));
     v("holdout_fraction", holdout_fraction,
-      "Fraction of the attribute-object-edit combinations of each edit kind reserved for the test split.",
+      "Fraction of the attribute-object-edit combinations of each edit kind reserved for the test split "
+      "(0: no hold-out, the test split is drawn like train and val).",
       config::range(0.0, 0.9));
     v("negatives_per_sample", negatives_per_sample, "Rejected instructions per pair in the DPO manifests.",
       config::range(0, 8));

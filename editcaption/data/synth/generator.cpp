@@ -208,8 +208,9 @@ SynthSample generate_sample(const SynthConfig& config, const std::set<std::strin
     std::optional<Edit> e = make_edit(kind, src, rng, eo);
     if (!e) continue;
     // The test split holds exactly the held-out combinations; train and val never see them.
+    // Without a hold-out every split is drawn alike (an i.i.d. test split).
     bool held = holdout.count(e->combo) > 0;
-    if ((split == Split::Test) != held) continue;
+    if (!holdout.empty() && (split == Split::Test) != held) continue;
     SynthSample s;
     s.id = fmt::format("synth-{}-{:06d}", split_name(split), index);
     s.split = split;
