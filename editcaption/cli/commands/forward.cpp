@@ -6,8 +6,7 @@
 #include <iostream>
 
 #include "editcaption/cli/command.h"
-#include "editcaption/cli/commands/bench.h"
-#include "editcaption/config/visitor.h"
+#include "editcaption/cli/commands/model_args.h"
 #include "editcaption/core/check.h"
 #include "trainers/forward_dump.h"
 #include "trainers/model_source.h"
@@ -18,10 +17,11 @@ void register_forward(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand(
       "forward", "Run one forward pass on given token ids and images; dump logits and position ids (safetensors)");
   struct Args {
-    std::string model, inputs, dump, device = "auto", dtype;
+    ModelArgs model;
+    std::string inputs, dump;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("--model", a->model, "Hugging Face model directory, checkpoint or run directory")->required();
+  cmd->add_option("--model", a->model.model, "Hugging Face model directory, checkpoint or run directory")->required();
   cmd->add_option("--inputs", a->inputs,
                   "Inputs: .safetensors with input_ids [B, L], optional attention_mask, pixel_values and "
                   "image_grid_thw (as the HF processor returns them), or .json {\"input_ids\": [...], \"images\": "
@@ -30,15 +30,11 @@ void register_forward(CLI::App& app, Context& ctx) {
   cmd->add_option("--dump", a->dump, "Output safetensors: the inputs as run, position_ids, rope_deltas, logits (fp32), "
                                      "image_embeds")
       ->required();
-  cmd->add_option("--device", a->device, "auto (a GPU when there is one), cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", a->dtype, "Parameter dtype: float32, bfloat16 or float16 (default: the checkpoint's; HF "
-                                       "dirs: float32 on CPU, bfloat16 on CUDA)");
+  add_device_args(cmd, a->model);
   cmd->callback([&ctx, a] {
     ctx.action = [a] {
-      std::optional<at::ScalarType> dtype;
-      if (!a->dtype.empty()) dtype = models::to_scalar_type(config::parse_enum<models::ParamDtype>(a->dtype, "--dtype"));
-      train::ModelSource s =
-          train::load_model_source(a->model, bench::resolve_device(a->device), dtype, /*with_tokenizer=*/false);
+      train::ModelSource s = train::load_model_source(a->model.model, model_device(a->model), model_dtype(a->model),
+                                                      /*with_tokenizer=*/false);
       data::ModelInputs in = train::read_forward_inputs(a->inputs, s.model_config, s.image);
       io::NamedTensors out = train::forward_dump(*s.model, in);
       io::write_safetensors(a->dump, out, {{"format", "pt"}, {"model", s.resolved.string()}, {"identity", s.identity}});

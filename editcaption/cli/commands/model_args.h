@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
 
 #include "editcaption/cli/command.h"
@@ -22,6 +23,12 @@ struct ModelArgs {
 
 /// --model (required when `required`), --device, --dtype, --batch-size, --limit.
 void add_model_args(CLI::App* cmd, ModelArgs& args, bool required = true);
+/// Only --device and --dtype (for commands that run the model but do not generate).
+void add_device_args(CLI::App* cmd, ModelArgs& args);
+
+/// --device and --dtype resolved: the device, and the parameter dtype (empty: the source's own).
+at::Device model_device(const ModelArgs& args);
+std::optional<at::ScalarType> model_dtype(const ModelArgs& args);
 
 /// A loaded model with its settings: the experiment config it runs with (checkpoint config,
 /// CONFIG, --set) applied to its prompt and image options, and the caption options from it.
